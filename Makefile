@@ -1,0 +1,49 @@
+# twinfs: thin wrapper around meson so that the README's two commands work on
+# a fresh Debian 12 machine.  The real build lives in meson.build.
+#
+#   make demo    install what is missing, build, run the main job
+#   make check   install what is missing, build, run every test
+#
+# BUILD selects the meson build directory.
+
+BUILD ?= build
+MESON_OPTS ?=
+PKG_LIST := debian-packages.txt
+
+.PHONY: all deps configure build demo check clean
+
+all: build
+
+# Install the Debian packages listed in $(PKG_LIST) that are not installed yet.
+# Idempotent and silent when everything is present.
+deps:
+	@missing=$$(grep -v '^\s*\(#\|$$\)' $(PKG_LIST) | sed 's/\s*#.*//' | \
+		while read -r p; do \
+			dpkg-query -W -f='$${Status}\n' "$$p" 2>/dev/null | \
+				grep -q 'install ok installed' || echo "$$p"; \
+		done); \
+	if [ -n "$$missing" ]; then \
+		echo "make deps: installing" $$missing; \
+		if [ "$$(id -u)" != 0 ]; then echo "make deps: need root for apt-get" >&2; exit 1; fi; \
+		apt-get update -qq >/dev/null && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+			$$missing >/dev/null || exit 1; \
+	fi
+
+$(BUILD)/build.ninja: meson.build
+	@if [ -f $(BUILD)/build.ninja ]; then meson setup --reconfigure $(BUILD) $(MESON_OPTS) >/dev/null; \
+	else meson setup $(BUILD) $(MESON_OPTS) >/dev/null; fi
+
+configure: deps $(BUILD)/build.ninja
+
+build: configure
+	@ninja -C $(BUILD) >/dev/null || ninja -C $(BUILD)
+
+demo: build
+	@./scripts/demo.sh $(BUILD)
+
+check: build
+	@./scripts/check.sh $(BUILD)
+
+clean:
+	rm -rf $(BUILD)

@@ -1,0 +1,309 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * file.c - file data: read, write, the block map for page caches, fsync.
+ *
+ * Layer: core (common/).  Calls inode.c, journal.c and the environment.
+ *
+ * Two data paths share one block map.  tw_read/tw_write move data through
+ * the environment's block buffers; user space uses them.  The kernel uses
+ * its page cache and asks tw_bmap() where blocks live.
+ *
+ * Ordering ("ordered mode"): a newly allocated block is filled completely
+ * (the caller's bytes, zeros elsewhere) and its buffer marked dirty before
+ * the transaction that links it commits; a commit writes every dirty
+ * buffer before its commit block, so a file never shows a block that was
+ * not written for it.
+ */
+#include "tw_int.h"
+
+static int check_reg(struct tw_ictx *ic)
+{
+	u32 mode = TW_GET16(ic->di, i_mode);
+
+	if (TW_S_ISDIR(mode))
+		return -EISDIR;
+	if (!TW_S_ISREG(mode))
+		return -EINVAL;
+	return 0;
+}
+
+/* relatime: update atime if it is older than mtime/ctime or a day old. */
+static bool atime_due(struct tw_fs *fs, struct tw_inode *di)
+{
+	s64 at = (s64)TW_GET64(di, i_atime), now;
+
+	if (fs->rdonly || (fs->mnt_flags & TW_MNT_NOATIME))
+		return false;
+	if (fs->mnt_flags & TW_MNT_STRICTATIME)
+		return true;
+	if (at <= (s64)TW_GET64(di, i_mtime) || at <= (s64)TW_GET64(di, i_ctime))
+		return true;
+	now = tw_now();
+	return now - at >= 24ll * 3600 * 1000000000ll;
+}
+
+static void touch_atime(struct tw_fs *fs, u64 ino)
+{
+	struct tw_ictx ic;
+
+	tw_ilock(fs, ino, true);
+	if (!tw_iget(fs, ino, &ic)) {
+		if (atime_due(fs, ic.di) && !tw_txn_begin(fs, TW_CR_INODE)) {
+			TW_SET64(ic.di, i_atime, tw_now());
+			tw_idirty(fs, &ic);
+			tw_txn_end(fs, TW_CR_INODE);
+		}
+		tw_iput(&ic);
+	}
+	tw_iunlock(fs, ino, true);
+}
+
+ssize_t tw_read(struct tw_fs *fs, u64 ino, u64 off, void *buf, size_t len)
+{
+	struct tw_ictx ic;
+	u8 *dst = buf;
+	size_t done = 0;
+	bool atime = false;
+	u64 size;
+	int err;
+
+	tw_ilock(fs, ino, false);
+	err = tw_iget(fs, ino, &ic);
+	if (err)
+		goto unlock;
+	err = check_reg(&ic);
+	if (err)
+		goto put;
+	size = TW_GET64(ic.di, i_size);
+	if (off >= size)
+		len = 0;
+	else if (len > size - off)
+		len = (size_t)(size - off);
+	while (done < len) {
+		u64 pos = off + done, pblk;
+		u32 boff = (u32)(pos & (TW_BLOCK_SIZE - 1));
+		size_t n = TW_BLOCK_SIZE - boff;
+		struct tw_buf *b;
+
+		if (n > len - done)
+			n = len - done;
+		err = tw_map_lookup(fs, &ic, (u32)(pos >> TW_BLOCK_SHIFT),
+				    &pblk);
+		if (err)
+			break;
+		if (!pblk) {
+			memset(dst + done, 0, n);
+		} else {
+			err = tw_buf_read(fs->dev, pblk, &b);
+			if (err)
+				break;
+			memcpy(dst + done, (u8 *)tw_bdata(b) + boff, n);
+			tw_buf_release(b);
+		}
+		done += n;
+	}
+	atime = atime_due(fs, ic.di);
+put:
+	tw_iput(&ic);
+unlock:
+	tw_iunlock(fs, ino, false);
+	if (err && !done)
+		return err;
+	if (atime)
+		touch_atime(fs, ino);
+	return (ssize_t)done;
+}
+
+/* Blocks written per transaction handle. */
+#define WRITE_CHUNK 64u
+
+static int write_block(struct tw_fs *fs, struct tw_ictx *ic, u64 pos,
+		       const u8 *src, u32 n, u64 size)
+{
+	u32 boff = (u32)(pos & (TW_BLOCK_SIZE - 1));
+	u32 lblk = (u32)(pos >> TW_BLOCK_SHIFT);
+	struct tw_buf *b;
+	bool is_new;
+	u64 pblk;
+	u8 *d;
+	int err;
+
+	err = tw_map_lookup(fs, ic, lblk, &pblk);
+	if (err)
+		return err;
+	if (!pblk) {
+		err = tw_map_alloc(fs, ic, lblk, &pblk, &is_new);
+		if (err)
+			return err;
+		err = tw_buf_get(fs->dev, pblk, &b);
+		if (err)
+			return err;
+		d = tw_bdata(b);
+		memset(d, 0, boff);
+		memset(d + boff + n, 0, TW_BLOCK_SIZE - boff - n);
+	} else if (n == TW_BLOCK_SIZE) {
+		err = tw_buf_get(fs->dev, pblk, &b);
+		if (err)
+			return err;
+		d = tw_bdata(b);
+	} else {
+		err = tw_buf_read(fs->dev, pblk, &b);
+		if (err)
+			return err;
+		d = tw_bdata(b);
+		/* bytes past EOF in the last block read as zero */
+		if ((u64)lblk << TW_BLOCK_SHIFT < size &&
+		    size < ((u64)lblk + 1) << TW_BLOCK_SHIFT &&
+		    pos > size)
+			memset(d + (size & (TW_BLOCK_SIZE - 1)), 0,
+			       (u32)(pos - size));
+	}
+	memcpy(d + boff, src, n);
+	tw_buf_mark_dirty(b);
+	tw_buf_release(b);
+	return 0;
+}
+
+static ssize_t do_write(struct tw_fs *fs, u64 ino, u64 off, const void *buf,
+			size_t len)
+{
+	const u32 credits = WRITE_CHUNK * TW_CR_ALLOC + TW_CR_INODE;
+	const u8 *src = buf;
+	struct tw_ictx ic;
+	size_t done = 0;
+	int err;
+
+	if (off > TW_MAX_FILE_SIZE || len > TW_MAX_FILE_SIZE - off)
+		return -EFBIG;
+	err = tw_fault_point(fs->dev, "write");
+	if (err)
+		return err;
+	tw_ilock(fs, ino, true);
+	err = tw_iget(fs, ino, &ic);
+	if (err)
+		goto unlock;
+	err = check_reg(&ic);
+	if (err)
+		goto put;
+	while (done < len && !err) {
+		u32 blocks = 0;
+
+		err = tw_txn_begin(fs, credits);
+		if (err)
+			break;
+		while (done < len && blocks < WRITE_CHUNK) {
+			u64 pos = off + done, size = TW_GET64(ic.di, i_size);
+			u32 n = TW_BLOCK_SIZE - (u32)(pos & (TW_BLOCK_SIZE - 1));
+
+			if (n > len - done)
+				n = (u32)(len - done);
+			err = write_block(fs, &ic, pos, src + done, n, size);
+			if (err)
+				break;
+			done += n;
+			blocks++;
+			if (pos + n > size)
+				TW_SET64(ic.di, i_size, pos + n);
+		}
+		if (done) {
+			int e2;
+
+			tw_touch(ic.di, true, true);
+			e2 = tw_idirty(fs, &ic);
+			if (!err)
+				err = e2;
+		}
+		tw_txn_end(fs, credits);
+	}
+put:
+	tw_iput(&ic);
+unlock:
+	tw_iunlock(fs, ino, true);
+	if (done)
+		return (ssize_t)done;
+	return err;
+}
+
+ssize_t tw_write(struct tw_fs *fs, u64 ino, u64 off, const void *buf,
+		 size_t len)
+{
+	ssize_t r = do_write(fs, ino, off, buf, len);
+
+	/* blocks freed in the running transaction are not reusable yet */
+	if (r == -ENOSPC && fs->free_blocks && !tw_commit(fs))
+		r = do_write(fs, ino, off, buf, len);
+	return r;
+}
+
+int tw_bmap(struct tw_fs *fs, u64 ino, u32 lblk, bool create, u64 *pblk,
+	    bool *is_new)
+{
+	const u32 credits = TW_CR_ALLOC + TW_CR_INODE;
+	struct tw_ictx ic;
+	int err;
+
+	if (is_new)
+		*is_new = false;
+	if (lblk > TW_MAX_LBLK)
+		return -EFBIG;
+	tw_ilock(fs, ino, create);
+	err = tw_iget(fs, ino, &ic);
+	if (err)
+		goto unlock;
+	err = check_reg(&ic);
+	if (!err)
+		err = tw_map_lookup(fs, &ic, lblk, pblk);
+	if (!err && !*pblk && create) {
+		bool fresh;
+
+		err = tw_txn_begin(fs, credits);
+		if (!err) {
+			err = tw_map_alloc(fs, &ic, lblk, pblk, &fresh);
+			if (!err) {
+				tw_txn_ordered(fs, ino);
+				if (is_new)
+					*is_new = fresh;
+			}
+			tw_txn_end(fs, credits);
+		}
+	}
+	tw_iput(&ic);
+unlock:
+	tw_iunlock(fs, ino, create);
+	return err;
+}
+
+int tw_set_size(struct tw_fs *fs, u64 ino, u64 size)
+{
+	struct tw_ictx ic;
+	int err;
+
+	if (size > TW_MAX_FILE_SIZE)
+		return -EFBIG;
+	tw_ilock(fs, ino, true);
+	err = tw_iget(fs, ino, &ic);
+	if (err)
+		goto unlock;
+	err = tw_txn_begin(fs, TW_CR_INODE);
+	if (!err) {
+		if (size > TW_GET64(ic.di, i_size))
+			TW_SET64(ic.di, i_size, size);
+		tw_touch(ic.di, true, true);
+		err = tw_idirty(fs, &ic);
+		tw_txn_end(fs, TW_CR_INODE);
+	}
+	tw_iput(&ic);
+unlock:
+	tw_iunlock(fs, ino, true);
+	return err;
+}
+
+int tw_fsync(struct tw_fs *fs, u64 ino, bool datasync)
+{
+	/*
+	 * One running transaction holds every inode's changes, so making one
+	 * file durable commits all of them (as ext4 does).  With nothing to
+	 * commit, the file's data may still sit in dirty buffers.
+	 */
+	return tw_sync(fs);
+}

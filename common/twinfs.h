@@ -1,0 +1,310 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * twinfs.h - the API of the twinfs core.
+ *
+ * Layer: the core's public face, used by both homes (kmod/ and fusefs/) and
+ * the tools.  Includes tw_format.h and tw_env.h only.
+ *
+ * The API is inode-number based and knows nothing of the VFS or of FUSE:
+ * callers pass inode numbers, names with their lengths (not NUL-terminated),
+ * kernel-side buffers (never user pointers) and explicit credentials.  Every
+ * function returns 0 (or a count) on success and a negative errno on
+ * failure: -EUCLEAN for a corrupted structure, -EBADMSG for a bad checksum.
+ *
+ * Every function may be called from many threads at once.  The core locks
+ * what it touches; callers need no locks of their own around it.
+ *
+ * Lifetime: the core does not free an inode when its last link goes away,
+ * because the home may still have it open.  Such an inode is put on the
+ * on-disk orphan list; the home calls tw_evict() when its last reference is
+ * gone, and mount frees whatever a crash left on the list.
+ */
+#ifndef TWINFS_H
+#define TWINFS_H
+
+#include "tw_env.h"
+#include "tw_format.h"
+
+struct tw_fs;
+
+/* File type bits of a mode, as in st_mode. */
+#define TW_S_IFMT 0170000
+#define TW_S_IFSOCK 0140000
+#define TW_S_IFLNK 0120000
+#define TW_S_IFREG 0100000
+#define TW_S_IFBLK 0060000
+#define TW_S_IFDIR 0040000
+#define TW_S_IFCHR 0020000
+#define TW_S_IFIFO 0010000
+#define TW_S_ISUID 04000
+#define TW_S_ISGID 02000
+#define TW_S_ISVTX 01000
+#define TW_S_ISDIR(m) (((m) & TW_S_IFMT) == TW_S_IFDIR)
+#define TW_S_ISREG(m) (((m) & TW_S_IFMT) == TW_S_IFREG)
+#define TW_S_ISLNK(m) (((m) & TW_S_IFMT) == TW_S_IFLNK)
+
+#define TW_LINK_MAX 65000u
+
+/** struct tw_cred - who is asking, passed in by the caller. */
+struct tw_cred {
+	u32 uid; /* fsuid */
+	u32 gid; /* fsgid */
+};
+
+/** struct tw_attr - an inode's attributes, as getattr returns them. */
+struct tw_attr {
+	u64 ino;
+	u32 mode;
+	u32 nlink;
+	u32 uid;
+	u32 gid;
+	u32 rdev;
+	u32 generation;
+	u64 size;
+	u64 blocks; /* 512-byte units, as st_blocks */
+	s64 atime;
+	s64 mtime;
+	s64 ctime;
+	s64 btime;
+};
+
+/* tw_setattr valid bits */
+#define TW_SET_MODE 0x01u
+#define TW_SET_UID 0x02u
+#define TW_SET_GID 0x04u
+#define TW_SET_SIZE 0x08u
+#define TW_SET_ATIME 0x10u
+#define TW_SET_MTIME 0x20u
+#define TW_SET_CTIME 0x40u /* explicit ctime; otherwise ctime = now */
+#define TW_SET_KEEP_TAIL 0x80u /* with SIZE: the home zeroes the partial
+				* last block itself (its page cache) */
+
+struct tw_setattr {
+	u32 valid;
+	u32 mode; /* permission bits only; the type cannot change */
+	u32 uid;
+	u32 gid;
+	u64 size;
+	s64 atime;
+	s64 mtime;
+	s64 ctime;
+};
+
+/** struct tw_statfs - filesystem usage, as statfs returns it. */
+struct tw_statfs {
+	u64 blocks;
+	u64 bfree;
+	u64 files;
+	u64 ffree;
+	u32 bsize;
+	u32 namelen;
+};
+
+/* Mount options understood by the core. */
+#define TW_MNT_RDONLY 0x1u
+#define TW_MNT_NOATIME 0x2u /* never update atime on read */
+#define TW_MNT_STRICTATIME 0x4u /* always; default is relatime */
+#define TW_MNT_FSCK 0x8u /* for fsck.twinfs: replay the journal but skip
+			  * free counting, the root check and orphans */
+
+struct tw_mount_opts {
+	u32 flags;
+	u32 commit_max_blocks; /* 0: default (a quarter of the journal) */
+};
+
+/* ------------------------------------------------------------------------ */
+/* Mount                                                                    */
+/* ------------------------------------------------------------------------ */
+
+/**
+ * tw_mount() - validate the image on @dev, replay its journal, finish
+ * whatever the orphan list holds, and return a handle.
+ * @dev: the device
+ * @dev_blocks: size of the device in 4 KiB blocks
+ * @opts: options, may be NULL
+ * @out: receives the filesystem
+ *
+ * A corrupted image is refused with -EUCLEAN (-EBADMSG for a bad checksum)
+ * and a message through tw_log() naming what is wrong.
+ */
+int tw_mount(struct tw_dev *dev, u64 dev_blocks,
+	     const struct tw_mount_opts *opts, struct tw_fs **out);
+
+/**
+ * tw_unmount() - commit everything, mark the image clean, free @fs.
+ * Return: 0, or the first error met while writing (the handle is freed
+ * all the same).
+ */
+int tw_unmount(struct tw_fs *fs);
+
+/** tw_sync() - commit the running transaction and make it durable. */
+int tw_sync(struct tw_fs *fs);
+
+/** tw_commit_if_old() - commit if the running transaction is older than
+ * @max_age_ns; homes call this periodically (5 s like ext4's commit=). */
+int tw_commit_if_old(struct tw_fs *fs, s64 max_age_ns);
+
+int tw_statfs(struct tw_fs *fs, struct tw_statfs *st);
+
+/** tw_fs_dev() - the device a filesystem was mounted from. */
+struct tw_dev *tw_fs_dev(struct tw_fs *fs);
+
+/* ------------------------------------------------------------------------ */
+/* Inodes and names                                                         */
+/* ------------------------------------------------------------------------ */
+
+int tw_getattr(struct tw_fs *fs, u64 ino, struct tw_attr *out);
+
+/**
+ * tw_setattr() - change attributes; a size change truncates or extends the
+ * file, freeing blocks past the new end.  ctime is set to now unless
+ * TW_SET_CTIME gives it.  Permission checks are the caller's.
+ */
+int tw_setattr(struct tw_fs *fs, u64 ino, const struct tw_setattr *sa,
+	       struct tw_attr *out);
+
+int tw_lookup(struct tw_fs *fs, u64 dir, const char *name, u32 len,
+	      struct tw_attr *out);
+
+/**
+ * tw_mknod() - create a regular file, device node, fifo or socket named
+ * @name in @dir, owned by @cred (group from the directory if it is
+ * set-group-ID).  @mode holds the type and permission bits.
+ */
+int tw_mknod(struct tw_fs *fs, const struct tw_cred *cred, u64 dir,
+	     const char *name, u32 len, u32 mode, u32 rdev,
+	     struct tw_attr *out);
+int tw_mkdir(struct tw_fs *fs, const struct tw_cred *cred, u64 dir,
+	     const char *name, u32 len, u32 mode, struct tw_attr *out);
+int tw_symlink(struct tw_fs *fs, const struct tw_cred *cred, u64 dir,
+	       const char *name, u32 len, const char *target, u32 tlen,
+	       struct tw_attr *out);
+int tw_link(struct tw_fs *fs, u64 ino, u64 newdir, const char *name,
+	    u32 len, struct tw_attr *out);
+
+/**
+ * tw_unlink() - remove a non-directory's name.  *@ino and *@nlink (either
+ * may be NULL) receive the inode and its remaining link count; at 0 the
+ * inode is on the orphan list until tw_evict().
+ */
+int tw_unlink(struct tw_fs *fs, u64 dir, const char *name, u32 len,
+	      u64 *ino, u32 *nlink);
+/** tw_rmdir() - remove an empty directory; same outputs as tw_unlink(). */
+int tw_rmdir(struct tw_fs *fs, u64 dir, const char *name, u32 len, u64 *ino,
+	     u32 *nlink);
+
+#define TW_RENAME_NOREPLACE 0x1u
+#define TW_RENAME_EXCHANGE 0x2u
+
+/**
+ * tw_rename() - rename, with the flags of renameat2().  If a target was
+ * replaced, *@victim and *@victim_nlink receive it and its remaining links
+ * (both may be NULL).
+ */
+int tw_rename(struct tw_fs *fs, u64 olddir, const char *oldname, u32 oldlen,
+	      u64 newdir, const char *newname, u32 newlen, u32 flags,
+	      u64 *victim, u32 *victim_nlink);
+
+/** tw_readlink() - copy the target (not NUL-terminated); returns length. */
+ssize_t tw_readlink(struct tw_fs *fs, u64 ino, char *buf, size_t size);
+
+/**
+ * tw_readdir_fn - called once per entry; a non-zero return stops the walk
+ * without consuming the entry.  @next is the cookie to pass to resume after
+ * this entry.
+ */
+typedef int (*tw_readdir_fn)(void *ctx, const char *name, u32 len, u64 ino,
+			     u32 dtype, u64 next);
+
+/**
+ * tw_readdir() - emit the entries of @dir from @cookie on ("." is 0, ".."
+ * follows).  Cookies are stable: an entry that exists throughout a walk is
+ * emitted exactly once, whatever else is created or removed meanwhile.
+ */
+int tw_readdir(struct tw_fs *fs, u64 dir, u64 cookie, tw_readdir_fn fn,
+	       void *ctx);
+
+/**
+ * tw_evict() - the home holds no more references to @ino.  If it has no
+ * links left it is freed now.
+ */
+int tw_evict(struct tw_fs *fs, u64 ino);
+
+/* ------------------------------------------------------------------------ */
+/* Data                                                                     */
+/* ------------------------------------------------------------------------ */
+
+/** tw_read() - read up to @len bytes at @off; returns bytes read. */
+ssize_t tw_read(struct tw_fs *fs, u64 ino, u64 off, void *buf, size_t len);
+
+/** tw_write() - write @len bytes at @off, extending the file; returns
+ * bytes written (short only on error after some progress). */
+ssize_t tw_write(struct tw_fs *fs, u64 ino, u64 off, const void *buf,
+		 size_t len);
+
+/**
+ * tw_bmap() - map logical block @lblk of @ino to a device block for a
+ * page-cache data path.  With @create, a hole gets a new block; the caller
+ * writes the whole block before the transaction commits (see
+ * tw_dev_write_file_data()), and *@is_new says that it was allocated.
+ * *@pblk is 0 for a hole without @create.
+ */
+int tw_bmap(struct tw_fs *fs, u64 ino, u32 lblk, bool create, u64 *pblk,
+	    bool *is_new);
+
+/**
+ * tw_set_size() - the home's page-cache path extended the file to @size
+ * (only grows; mtime and ctime are set to now).
+ */
+int tw_set_size(struct tw_fs *fs, u64 ino, u64 size);
+
+/** tw_fsync() - make @ino's data and metadata durable. */
+int tw_fsync(struct tw_fs *fs, u64 ino, bool datasync);
+
+/* ------------------------------------------------------------------------ */
+/* Extended attributes: full names with their namespace prefix.            */
+/* ------------------------------------------------------------------------ */
+
+#define TW_XATTR_CREATE 0x1u
+#define TW_XATTR_REPLACE 0x2u
+
+ssize_t tw_getxattr(struct tw_fs *fs, u64 ino, const char *name, void *buf,
+		    size_t size);
+int tw_setxattr(struct tw_fs *fs, u64 ino, const char *name,
+		const void *value, size_t size, u32 flags);
+/** tw_listxattr() - NUL-separated names; with @size 0 returns the length. */
+ssize_t tw_listxattr(struct tw_fs *fs, u64 ino, char *buf, size_t size);
+int tw_removexattr(struct tw_fs *fs, u64 ino, const char *name);
+
+/* ------------------------------------------------------------------------ */
+/* Formatting and checking, used by the tools                               */
+/* ------------------------------------------------------------------------ */
+
+struct tw_mkfs_opts {
+	u64 blocks; /* filesystem size in blocks */
+	u32 inodes; /* 0: one per 16 KiB */
+	u32 journal_blocks; /* 0: by size */
+	const char *label; /* may be NULL */
+	u8 uuid[TW_UUID_LEN];
+	u32 hash_seed;
+	u32 root_uid; /* owner of the root directory */
+	u32 root_gid;
+	bool zeroed; /* the device reads as zeros: skip the inode table */
+	s64 now;
+};
+
+/** tw_mkfs() - write an empty filesystem to @dev. */
+int tw_mkfs(struct tw_dev *dev, const struct tw_mkfs_opts *o);
+
+/**
+ * tw_validate_super() - check a superblock read from disk against the
+ * device size.  On failure, *@why names the problem (a static string).
+ * This is the one validator; mount and fsck both use it.
+ */
+int tw_validate_super(const struct tw_super *sb, u64 dev_blocks,
+		      const char **why);
+
+/** tw_fs_super() - the in-memory copy of the superblock, for tools. */
+const struct tw_super *tw_fs_super(struct tw_fs *fs);
+
+#endif /* TWINFS_H */
