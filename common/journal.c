@@ -283,6 +283,8 @@ static int commit_locked(struct tw_fs *fs)
 	TW_SET64(fs->sb, s_free_blocks, fs->free_blocks);
 	TW_SET32(fs->sb, s_free_inodes, fs->free_inodes);
 	TW_SET64(fs->sb, s_write_time, tw_now());
+	if (fs->error_seen)
+		fs->sb->s_state |= tw_cpu_to_le32(TW_STATE_ERROR);
 	err = tw_txn_dirty(fs, fs->sb_buf);
 	if (err)
 		goto fail;

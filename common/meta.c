@@ -104,8 +104,9 @@ int tw_corrupt(struct tw_fs *fs, const char *what, u64 where)
 {
 	tw_err(fs, "corrupted filesystem: %s (at %llu); run fsck.twinfs", what,
 	       (unsigned long long)where);
-	/* The superblock's error state is written with the next commit. */
-	fs->sb->s_state |= tw_cpu_to_le32(TW_STATE_ERROR);
+	/* The superblock's error state is written with the next commit
+	 * (not here: the cached superblock must keep a valid checksum). */
+	fs->error_seen = true;
 	return -EUCLEAN;
 }
 

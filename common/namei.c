@@ -888,8 +888,8 @@ static int do_rename(struct tw_fs *fs, u64 od, const char *on, u32 ol,
 		tw_iunlock_many(fs, dirs, 2);
 		if (err)
 			return err;
-		if (r.s == r.t)
-			return 0; /* both names link one inode: nothing to do */
+		if (r.s == r.t) /* both names link one inode */
+			return (flags & TW_RENAME_NOREPLACE) ? -EEXIST : 0;
 		/* a directory may not move into its own subtree */
 		if (od != nd) {
 			err = is_ancestor(fs, r.s, nd, &anc);

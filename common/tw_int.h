@@ -90,6 +90,7 @@ struct tw_fs {
 	u64 data_start;
 	u32 mnt_flags;
 	bool rdonly;
+	bool error_seen; /* corruption met: s_state gets TW_STATE_ERROR */
 
 	struct tw_mutex *alloc_lock;
 	struct tw_mutex *ialloc_lock;

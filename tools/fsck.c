@@ -82,6 +82,20 @@ problem(struct ctx *c, bool safe, const char *fmt, ...)
 	return fix;
 }
 
+/* A problem fsck finds but does not know how to repair. */
+__attribute__((format(printf, 2, 3))) static void
+unfixable(struct ctx *c, const char *fmt, ...)
+{
+	va_list ap;
+
+	c->found++;
+	c->left++;
+	va_start(ap, fmt);
+	vfprintf(c->out, fmt, ap);
+	va_end(ap);
+	fprintf(c->out, ": cannot fix\n");
+}
+
 static void note(struct ctx *c, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 static void note(struct ctx *c, const char *fmt, ...)
@@ -323,6 +337,11 @@ static int pass_inodes(struct ctx *c)
 				clear_inode(c, b, di, ino);
 			tw_buf_release(b);
 			continue;
+		}
+		if (ino == TW_ROOT_INO && !TW_S_ISDIR(mode)) {
+			tw_buf_release(b);
+			fprintf(c->out, "root inode is not a directory\n");
+			return -EUCLEAN;
 		}
 		ii->state = I_OK;
 		ii->isdir = TW_S_ISDIR(mode);
@@ -721,8 +740,8 @@ static int check_dir(struct ctx *c, u64 ino)
 		if (err)
 			goto out;
 		if (!pblk) {
-			problem(c, false, "directory %llu: entry block %u missing",
-				(unsigned long long)ino, lblk);
+			unfixable(c, "directory %llu: entry block %u missing",
+				  (unsigned long long)ino, lblk);
 			continue;
 		}
 		r = hdr_block(c, pblk, TW_DIRD_MAGIC, ino, &db);
@@ -1017,8 +1036,8 @@ static int pass_links(struct ctx *c)
 		if (ii->state != I_OK || !ii->isdir)
 			continue;
 		if (ii->dparent && !reaches_root(c, ino)) {
-			problem(c, false, "directory %llu: not reachable from the root",
-				(unsigned long long)ino);
+			unfixable(c, "directory %llu: in a loop of directories not reachable from the root",
+				  (unsigned long long)ino);
 			continue;
 		}
 		if (!ii->dparent)
@@ -1379,6 +1398,83 @@ static int reconnect(struct ctx *c)
 	return 0;
 }
 
+/* ---- the journal superblock, before the core can mount ---- */
+
+static struct tw_super *raw_super(struct ctx *c, struct tw_buf **b)
+{
+	if (tw_buf_read(c->dev, TW_SB_BLOCK, b))
+		return NULL;
+	return tw_bdata(*b);
+}
+
+static bool journal_damaged(struct ctx *c)
+{
+	struct tw_super *sb;
+	struct tw_buf *b, *jb;
+	struct tw_journal_super *js;
+	bool bad = true;
+	u64 blk;
+	u32 seed, start;
+
+	sb = raw_super(c, &b);
+	if (!sb)
+		return false;
+	blk = TW_GET64(sb, s_journal_start);
+	seed = TW_GET32(sb, s_csum_seed);
+	start = 0;
+	if (!tw_buf_read(c->dev, blk, &jb)) {
+		js = tw_bdata(jb);
+		start = TW_GET32(js, js_start);
+		bad = TW_GET32(js, js_hdr.h_magic) != TW_JSB_MAGIC ||
+		      TW_GET64(js, js_hdr.h_blkno) != blk ||
+		      TW_GET32(js, js_hdr.h_crc) != tw_block_csum(seed, js) ||
+		      start < 1 || start >= TW_GET32(sb, s_journal_blocks);
+		tw_buf_release(jb);
+	}
+	tw_buf_release(b);
+	return bad;
+}
+
+static int journal_reset(struct ctx *c)
+{
+	struct tw_super *sb;
+	struct tw_buf *b, *jb;
+	u64 blk;
+	int err;
+
+	sb = raw_super(c, &b);
+	if (!sb)
+		return -EIO;
+	blk = TW_GET64(sb, s_journal_start);
+	err = tw_buf_get(c->dev, blk, &jb);
+	if (!err) {
+		struct tw_journal_super *js = tw_bdata(jb);
+
+		memset(js, 0, TW_BLOCK_SIZE);
+		TW_SET64(js, js_seq, 1);
+		TW_SET32(js, js_start, 1);
+		tw_block_seal(TW_GET32(sb, s_csum_seed), js, TW_JSB_MAGIC, blk,
+			      0, 0);
+		tw_buf_mark_dirty(jb);
+		tw_buf_release(jb);
+		/* old transactions in the body no longer match seq 1's
+		 * position and checksums only by a 2^-32 chance: wipe the
+		 * first block of the body to be sure */
+		err = tw_buf_get(c->dev, blk + 1, &jb);
+		if (!err) {
+			memset(tw_bdata(jb), 0, TW_BLOCK_SIZE);
+			tw_buf_mark_dirty(jb);
+			tw_buf_release(jb);
+		}
+	}
+	tw_buf_release(b);
+	if (!err)
+		err = tw_dev_writeback(c->dev);
+	if (!err)
+		err = tw_dev_flush(c->dev);
+	return err;
+}
+
 /* ---- the driver ---- */
 
 static int check_once(const char *path, const struct fsck_opts *o,
@@ -1425,6 +1521,14 @@ static int check_once(const char *path, const struct fsck_opts *o,
 	if (rdonly)
 		mo.flags |= TW_MNT_RDONLY;
 	err = tw_mount(c.dev, tw_udev_blocks(c.dev), &mo, &c.fs);
+	if ((err == -EUCLEAN || err == -EBADMSG) && journal_damaged(&c) &&
+	    problem(&c, false,
+		    "journal superblock damaged; reset the journal (pending transactions are lost)")) {
+		err = journal_reset(&c);
+		if (!err)
+			err = tw_mount(c.dev, tw_udev_blocks(c.dev), &mo,
+				       &c.fs);
+	}
 	if (err) {
 		fprintf(c.out, "%s: cannot open the filesystem: %s\n", path,
 			strerror(-err));
@@ -1487,8 +1591,10 @@ static int check_once(const char *path, const struct fsck_opts *o,
 	if (!rdonly) {
 		struct tw_super *wsb = c.fs->sb;
 
-		if (!c.left)
+		if (!c.left) {
 			wsb->s_state &= ~tw_cpu_to_le32(TW_STATE_ERROR);
+			c.fs->error_seen = false;
+		}
 		TW_SET64(wsb, s_check_time, tw_now());
 	}
 	if (c.left || c.preen_stop) {
