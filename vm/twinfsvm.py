@@ -39,10 +39,11 @@ OOPS_RE = re.compile(r'(\bBUG: |\bOops: |general protection fault|'
 		     r'stack-protector: Kernel stack is corrupted)')
 WARN_RE = re.compile(r'WARNING: CPU: \d+ PID: \d+')
 END_RE = re.compile(r'---\[ end (trace|Kernel panic)')
+CUT_RE = re.compile(r'------------\[ cut here \]------------')
 TIMESTAMP_RE = re.compile(r'^\[\s*\d+\.\d+\] ?')
 
 BASE_CMDLINE = [
-	'console=ttyS0', 'panic=-1', 'quiet', 'rdinit=/init',
+	'console=ttyS0', 'panic=-1', 'quiet', 'loglevel=5', 'rdinit=/init',
 	# Nothing behind these under QEMU; probing them only costs time.
 	'i8042.noaux', 'i8042.nomux', 'i8042.nopnp', 'i8042.dumbkbd',
 	'8250.nr_uarts=1', 'nowatchdog', 'tsc=reliable', 'no_timer_check',
@@ -172,17 +173,21 @@ class Console:
 			text = TIMESTAMP_RE.sub('', line)
 			if PANIC_RE.search(text):
 				self.panic = True
-			if self.cur is None:
-				kind = None
-				if PANIC_RE.search(text):
-					kind = 'panic'
-				elif OOPS_RE.search(text):
-					kind = 'oops'
-				elif WARN_RE.search(text):
-					kind = 'warning'
-				if kind:
-					self.cur = (kind, [])
-					self.reports.append(self.cur)
+			kind = None
+			if PANIC_RE.search(text):
+				kind = 'panic'
+			elif OOPS_RE.search(text):
+				kind = 'oops'
+			elif WARN_RE.search(text):
+				kind = 'warning'
+			# WARN() prints its message between "cut here" and
+			# "WARNING:", so a report starts at "cut here" and
+			# takes its kind from the first marker after it.
+			if self.cur is None and (kind or CUT_RE.search(text)):
+				self.cur = [kind, []]
+				self.reports.append(self.cur)
+			elif self.cur is not None and self.cur[0] is None:
+				self.cur[0] = kind
 			if self.cur is not None:
 				self.cur[1].append(text)
 				if END_RE.search(text):
@@ -275,6 +280,17 @@ class QMP:
 			self.sock.close()
 		except OSError:
 			pass
+
+
+def _die_with_parent():
+	"""In the QEMU child: get SIGKILL if vm/run dies, so that no guest
+	outlives the run that started it, even one killed with -9."""
+	try:
+		import ctypes
+		libc = ctypes.CDLL(None, use_errno=True)
+		libc.prctl(1, signal.SIGKILL)	# PR_SET_PDEATHSIG
+	except (OSError, AttributeError):
+		pass
 
 
 def _sh_assign(name, value):
@@ -467,7 +483,8 @@ class VM:
 				stdin=None if self.shell else subprocess.DEVNULL,
 				stdout=None if self.shell else subprocess.DEVNULL,
 				stderr=subprocess.PIPE,
-				start_new_session=not self.shell)
+				start_new_session=not self.shell,
+				preexec_fn=_die_with_parent)
 			for w in pipes:
 				os.close(w)
 			pipes = []
@@ -495,6 +512,8 @@ class VM:
 				qmp.panicked.is_set()
 			for kind, lines in console.reports:
 				text = '\n'.join(lines)
+				if kind is None:	# "cut here" alone
+					continue
 				if kind == 'warning':
 					res.warnings.append(text)
 				else:
