@@ -449,9 +449,15 @@ static int bucket_room(struct tw_fs *fs, struct tw_ictx *dir,
 	u32 nbuckets, tries;
 	int err;
 
+	/*
+	 * In linear hashing the buckets not yet split in this round hold
+	 * twice the load of the others.  Splitting whenever the average load
+	 * passes 3/8 of a bucket spreads a round of 2^level splits evenly
+	 * over the entries that double the directory, so that the unsplit
+	 * buckets peak at 3/4 full when the round ends.
+	 */
 	nbuckets = (1u << TW_GET32(h, dh_level)) + TW_GET32(h, dh_split);
-	/* keep the load factor under 3/4: one split per insert suffices */
-	if ((entries + 1) * 4 > (u64)nbuckets * TW_DIRX_SLOTS * 3) {
+	if ((entries + 1) * 8 > (u64)nbuckets * TW_DIRX_SLOTS * 3) {
 		err = split_one(fs, dir, hb, h);
 		if (err && err != -ENOSPC)
 			return err;

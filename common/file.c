@@ -46,16 +46,18 @@ static void touch_atime(struct tw_fs *fs, u64 ino)
 {
 	struct tw_ictx ic;
 
+	if (tw_txn_begin(fs, TW_CR_INODE))
+		return; /* atime is best effort (read-only, out of space) */
 	tw_ilock(fs, ino, true);
 	if (!tw_iget(fs, ino, &ic)) {
-		if (atime_due(fs, ic.di) && !tw_txn_begin(fs, TW_CR_INODE)) {
+		if (atime_due(fs, ic.di)) {
 			TW_SET64(ic.di, i_atime, tw_now());
 			tw_idirty(fs, &ic);
-			tw_txn_end(fs, TW_CR_INODE);
 		}
 		tw_iput(&ic);
 	}
 	tw_iunlock(fs, ino, true);
+	tw_txn_end(fs, TW_CR_INODE);
 }
 
 ssize_t tw_read(struct tw_fs *fs, u64 ino, u64 off, void *buf, size_t len)
@@ -178,47 +180,50 @@ static ssize_t do_write(struct tw_fs *fs, u64 ino, u64 off, const void *buf,
 	err = tw_fault_point(fs->dev, "write");
 	if (err)
 		return err;
-	tw_ilock(fs, ino, true);
-	err = tw_iget(fs, ino, &ic);
-	if (err)
-		goto unlock;
-	err = check_reg(&ic);
-	if (err)
-		goto put;
-	while (done < len && !err) {
+	tw_dlock(fs, ino, false);
+	do {
 		u32 blocks = 0;
 
+		/* one transaction handle per chunk: a large write does not
+		 * hold back commits, nor exceed a transaction */
 		err = tw_txn_begin(fs, credits);
 		if (err)
 			break;
-		while (done < len && blocks < WRITE_CHUNK) {
-			u64 pos = off + done, size = TW_GET64(ic.di, i_size);
-			u32 n = TW_BLOCK_SIZE - (u32)(pos & (TW_BLOCK_SIZE - 1));
+		tw_ilock(fs, ino, true);
+		err = tw_iget(fs, ino, &ic);
+		if (!err) {
+			err = check_reg(&ic);
+			while (!err && done < len && blocks < WRITE_CHUNK) {
+				u64 pos = off + done;
+				u64 size = TW_GET64(ic.di, i_size);
+				u32 n = TW_BLOCK_SIZE -
+					(u32)(pos & (TW_BLOCK_SIZE - 1));
 
-			if (n > len - done)
-				n = (u32)(len - done);
-			err = write_block(fs, &ic, pos, src + done, n, size);
-			if (err)
-				break;
-			done += n;
-			blocks++;
-			if (pos + n > size)
-				TW_SET64(ic.di, i_size, pos + n);
-		}
-		if (done) {
-			int e2;
+				if (n > len - done)
+					n = (u32)(len - done);
+				err = write_block(fs, &ic, pos, src + done, n,
+						  size);
+				if (err)
+					break;
+				done += n;
+				blocks++;
+				if (pos + n > size)
+					TW_SET64(ic.di, i_size, pos + n);
+			}
+			if (blocks) {
+				int e2;
 
-			tw_touch(ic.di, true, true);
-			e2 = tw_idirty(fs, &ic);
-			if (!err)
-				err = e2;
+				tw_touch(ic.di, true, true);
+				e2 = tw_idirty(fs, &ic);
+				if (!err)
+					err = e2;
+			}
+			tw_iput(&ic);
 		}
+		tw_iunlock(fs, ino, true);
 		tw_txn_end(fs, credits);
-	}
-put:
-	tw_iput(&ic);
-unlock:
-	tw_iunlock(fs, ino, true);
+	} while (!err && done < len);
+	tw_dunlock(fs, ino, false);
 	if (done)
 		return (ssize_t)done;
 	return err;
@@ -235,11 +240,23 @@ ssize_t tw_write(struct tw_fs *fs, u64 ino, u64 off, const void *buf,
 	return r;
 }
 
-int tw_bmap(struct tw_fs *fs, u64 ino, u32 lblk, bool create, u64 *pblk,
-	    bool *is_new)
+_Static_assert(TW_CREDITS_BMAP >= TW_CR_ALLOC + TW_CR_INODE, "bmap credits");
+
+int tw_handle_start(struct tw_fs *fs, u32 credits)
 {
-	const u32 credits = TW_CR_ALLOC + TW_CR_INODE;
+	return tw_txn_begin(fs, credits);
+}
+
+void tw_handle_stop(struct tw_fs *fs, u32 credits)
+{
+	tw_txn_end(fs, credits);
+}
+
+int tw_bmap_h(struct tw_fs *fs, u64 ino, u32 lblk, bool create, u64 *pblk,
+	      bool *is_new)
+{
 	struct tw_ictx ic;
+	bool fresh = false;
 	int err;
 
 	if (is_new)
@@ -254,17 +271,11 @@ int tw_bmap(struct tw_fs *fs, u64 ino, u32 lblk, bool create, u64 *pblk,
 	if (!err)
 		err = tw_map_lookup(fs, &ic, lblk, pblk);
 	if (!err && !*pblk && create) {
-		bool fresh;
-
-		err = tw_txn_begin(fs, credits);
+		err = tw_map_alloc(fs, &ic, lblk, pblk, &fresh);
 		if (!err) {
-			err = tw_map_alloc(fs, &ic, lblk, pblk, &fresh);
-			if (!err) {
-				tw_txn_ordered(fs, ino);
-				if (is_new)
-					*is_new = fresh;
-			}
-			tw_txn_end(fs, credits);
+			tw_txn_ordered(fs, ino);
+			if (is_new)
+				*is_new = fresh;
 		}
 	}
 	tw_iput(&ic);
@@ -273,7 +284,24 @@ unlock:
 	return err;
 }
 
-int tw_set_size(struct tw_fs *fs, u64 ino, u64 size)
+int tw_bmap(struct tw_fs *fs, u64 ino, u32 lblk, bool create, u64 *pblk,
+	    bool *is_new)
+{
+	int err;
+
+	if (!create)
+		return tw_bmap_h(fs, ino, lblk, false, pblk, is_new);
+	tw_dlock(fs, ino, false);
+	err = tw_txn_begin(fs, TW_CREDITS_BMAP);
+	if (!err) {
+		err = tw_bmap_h(fs, ino, lblk, true, pblk, is_new);
+		tw_txn_end(fs, TW_CREDITS_BMAP);
+	}
+	tw_dunlock(fs, ino, false);
+	return err;
+}
+
+int tw_set_size_h(struct tw_fs *fs, u64 ino, u64 size)
 {
 	struct tw_ictx ic;
 	int err;
@@ -282,19 +310,25 @@ int tw_set_size(struct tw_fs *fs, u64 ino, u64 size)
 		return -EFBIG;
 	tw_ilock(fs, ino, true);
 	err = tw_iget(fs, ino, &ic);
-	if (err)
-		goto unlock;
-	err = tw_txn_begin(fs, TW_CR_INODE);
 	if (!err) {
 		if (size > TW_GET64(ic.di, i_size))
 			TW_SET64(ic.di, i_size, size);
 		tw_touch(ic.di, true, true);
 		err = tw_idirty(fs, &ic);
+		tw_iput(&ic);
+	}
+	tw_iunlock(fs, ino, true);
+	return err;
+}
+
+int tw_set_size(struct tw_fs *fs, u64 ino, u64 size)
+{
+	int err = tw_txn_begin(fs, TW_CR_INODE);
+
+	if (!err) {
+		err = tw_set_size_h(fs, ino, size);
 		tw_txn_end(fs, TW_CR_INODE);
 	}
-	tw_iput(&ic);
-unlock:
-	tw_iunlock(fs, ino, true);
 	return err;
 }
 

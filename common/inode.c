@@ -276,11 +276,10 @@ int tw_map_alloc(struct tw_fs *fs, struct tw_ictx *ic, u32 lblk, u64 *pblk,
 				*is_new = true;
 			}
 			*slot = tw_cpu_to_le64(blk);
-			add_blocks(ic, 1);
-			if (parent)
+			add_blocks(ic, 1); /* i_blocks: the inode changes too */
+			err = tw_idirty(fs, ic);
+			if (!err && parent)
 				err = tw_txn_dirty(fs, parent);
-			else
-				err = tw_idirty(fs, ic);
 			if (err)
 				goto out;
 		} else if (!ptr_ok(fs, blk)) {
@@ -404,6 +403,10 @@ int tw_truncate_blocks(struct tw_fs *fs, struct tw_ictx *ic, u32 from)
 		return 0;
 	if (budget > TW_TRUNC_CHUNK)
 		budget = TW_TRUNC_CHUNK;
+	/* no bigger a reservation than the file can need: a large one
+	 * forces the running transaction to commit first */
+	if (budget > TW_GET64(ic->di, i_blocks) + 1)
+		budget = (u32)TW_GET64(ic->di, i_blocks) + 1;
 	credits = 2 * budget + 8;
 	do {
 		u64 base = TW_NDIRECT;
@@ -414,6 +417,7 @@ int tw_truncate_blocks(struct tw_fs *fs, struct tw_ictx *ic, u32 from)
 		err = tw_txn_begin(fs, credits);
 		if (err)
 			return err;
+		tw_ilock(fs, ic->ino, true);
 		/* tops of the indirect trees, the deepest (latest) first */
 		for (r = TW_NINDIRECT; r >= 1 && !t.more; r--) {
 			u64 b = base;
@@ -436,6 +440,7 @@ int tw_truncate_blocks(struct tw_fs *fs, struct tw_ictx *ic, u32 from)
 			if (!err)
 				err = e2;
 		}
+		tw_iunlock(fs, ic->ino, true);
 		tw_txn_end(fs, credits);
 	} while (!err && t.more);
 	return err;
@@ -528,7 +533,9 @@ int tw_inode_destroy(struct tw_fs *fs, u64 ino)
 	u32 gen;
 	int err;
 
+	tw_ilock(fs, ino, false);
 	err = tw_iget(fs, ino, &ic);
+	tw_iunlock(fs, ino, false);
 	if (err)
 		return err;
 	tw_assert(TW_GET32(ic.di, i_nlink) == 0);
@@ -541,6 +548,7 @@ int tw_inode_destroy(struct tw_fs *fs, u64 ino)
 	err = tw_txn_begin(fs, TW_CR_INODE + TW_CR_ORPHAN + 2);
 	if (err)
 		goto out;
+	tw_ilock(fs, ino, true);
 	err = tw_orphan_del(fs, &ic);
 	if (!err) {
 		gen = TW_GET32(ic.di, i_generation);
@@ -551,8 +559,47 @@ int tw_inode_destroy(struct tw_fs *fs, u64 ino)
 	}
 	if (!err)
 		err = tw_free_inode(fs, ino);
+	tw_iunlock(fs, ino, true);
 	tw_txn_end(fs, TW_CR_INODE + TW_CR_ORPHAN + 2);
 out:
+	tw_iput(&ic);
+	return err;
+}
+
+/* Finish the work of orphan @ino in @slot: free it, or end a truncate. */
+static int orphan_finish(struct tw_fs *fs, u32 slot, u64 ino)
+{
+	struct tw_ictx ic;
+	u64 size;
+	int err;
+
+	tw_ilock(fs, ino, false);
+	err = tw_iget(fs, ino, &ic);
+	tw_iunlock(fs, ino, false);
+	if (err == -ESTALE)
+		return tw_corrupt(fs, "orphan slot names a free inode", ino);
+	if (err)
+		return err;
+	if (TW_GET32(ic.di, i_orphan_slot) != slot + 1) {
+		tw_iput(&ic);
+		return tw_corrupt(fs, "orphan slot mismatch", ino);
+	}
+	if (TW_GET32(ic.di, i_nlink) == 0) {
+		tw_iput(&ic);
+		return tw_inode_destroy(fs, ino);
+	}
+	size = TW_GET64(ic.di, i_size);
+	err = tw_truncate_blocks(fs, &ic,
+				 (u32)((size + TW_BLOCK_SIZE - 1) >>
+				       TW_BLOCK_SHIFT));
+	if (!err)
+		err = tw_txn_begin(fs, TW_CR_INODE + 1);
+	if (!err) {
+		tw_ilock(fs, ino, true);
+		err = tw_orphan_del(fs, &ic);
+		tw_iunlock(fs, ino, true);
+		tw_txn_end(fs, TW_CR_INODE + 1);
+	}
 	tw_iput(&ic);
 	return err;
 }
@@ -566,7 +613,6 @@ int tw_orphan_recover(struct tw_fs *fs)
 		for (i = 0; i < TW_ORPHAN_SLOTS; i++) {
 			struct tw_orphan_block *ob;
 			struct tw_buf *b;
-			struct tw_ictx ic;
 			u64 ino;
 
 			err = tw_meta_read(fs, fs->orphan_start + bi,
@@ -578,36 +624,9 @@ int tw_orphan_recover(struct tw_fs *fs)
 			tw_buf_release(b);
 			if (!ino)
 				continue;
-			err = tw_iget(fs, ino, &ic);
-			if (err == -ESTALE)
-				return tw_corrupt(fs, "orphan slot names a free inode",
-						  ino);
-			if (err)
-				return err;
-			if (TW_GET32(ic.di, i_orphan_slot) !=
-			    bi * TW_ORPHAN_SLOTS + i + 1) {
-				tw_iput(&ic);
-				return tw_corrupt(fs, "orphan slot mismatch",
-						  ino);
-			}
-			if (TW_GET32(ic.di, i_nlink) == 0) {
-				tw_iput(&ic);
-				err = tw_inode_destroy(fs, ino);
-			} else {
-				u64 size = TW_GET64(ic.di, i_size);
-
-				err = tw_truncate_blocks(
-					fs, &ic,
-					(u32)((size + TW_BLOCK_SIZE - 1) >>
-					      TW_BLOCK_SHIFT));
-				if (!err)
-					err = tw_txn_begin(fs, TW_CR_INODE + 1);
-				if (!err) {
-					err = tw_orphan_del(fs, &ic);
-					tw_txn_end(fs, TW_CR_INODE + 1);
-				}
-				tw_iput(&ic);
-			}
+			tw_dlock(fs, ino, true);
+			err = orphan_finish(fs, bi * TW_ORPHAN_SLOTS + i, ino);
+			tw_dunlock(fs, ino, true);
 			if (err)
 				return err;
 			done++;

@@ -28,6 +28,26 @@ void tw_iunlock(struct tw_fs *fs, u64 ino, bool excl)
 		tw_up_read(s);
 }
 
+void tw_dlock(struct tw_fs *fs, u64 ino, bool excl)
+{
+	struct tw_rwsem *s = fs->dlock[tw_ilock_idx(ino)];
+
+	if (excl)
+		tw_down_write(s);
+	else
+		tw_down_read(s);
+}
+
+void tw_dunlock(struct tw_fs *fs, u64 ino, bool excl)
+{
+	struct tw_rwsem *s = fs->dlock[tw_ilock_idx(ino)];
+
+	if (excl)
+		tw_up_write(s);
+	else
+		tw_up_read(s);
+}
+
 /* Sorted, de-duplicated stripe indexes of up to four inodes. */
 static int stripes(const u64 *inos, int n, u32 *idx)
 {

@@ -179,30 +179,30 @@ int tw_setattr(struct tw_fs *fs, u64 ino, const struct tw_setattr *sa,
 	       struct tw_attr *out)
 {
 	const u32 credits = TW_CR_INODE + TW_CR_ORPHAN;
-	bool shrink = false;
+	bool resize = sa->valid & TW_SET_SIZE, shrink = false;
 	struct tw_ictx ic;
 	u32 mode;
 	int err, e2;
 
-	tw_ilock(fs, ino, true);
-	err = tw_iget(fs, ino, &ic);
-	if (err)
-		goto unlock;
-	mode = TW_GET16(ic.di, i_mode);
-	if (sa->valid & TW_SET_SIZE) {
-		if (TW_S_ISDIR(mode)) {
-			err = -EISDIR;
-			goto put;
-		}
-		if (!TW_S_ISREG(mode)) {
-			err = -EINVAL;
-			goto put;
-		}
-	}
+	/* a size change excludes writers for its whole length */
+	if (resize)
+		tw_dlock(fs, ino, true);
 	err = tw_txn_begin(fs, credits);
 	if (err)
-		goto put;
-	if (sa->valid & TW_SET_SIZE) {
+		goto dunlock;
+	tw_ilock(fs, ino, true);
+	err = tw_iget(fs, ino, &ic);
+	if (err) {
+		tw_iunlock(fs, ino, true);
+		tw_txn_end(fs, credits);
+		goto dunlock;
+	}
+	mode = TW_GET16(ic.di, i_mode);
+	if (resize && TW_S_ISDIR(mode))
+		err = -EISDIR;
+	else if (resize && !TW_S_ISREG(mode))
+		err = -EINVAL;
+	if (!err && resize) {
 		shrink = sa->size < TW_GET64(ic.di, i_size);
 		err = set_size(fs, &ic, sa->size, sa->valid & TW_SET_KEEP_TAIL);
 		if (!err && !(sa->valid & TW_SET_MTIME))
@@ -226,25 +226,33 @@ int tw_setattr(struct tw_fs *fs, u64 ino, const struct tw_setattr *sa,
 			tw_touch(ic.di, false, true);
 		err = tw_idirty(fs, &ic);
 	}
+	tw_iunlock(fs, ino, true);
 	tw_txn_end(fs, credits);
 	if (!err && shrink) {
+		/* the blocks past the end go in as many transactions as they
+		 * need; the orphan slot covers a crash in between */
 		err = tw_truncate_blocks(
 			fs, &ic,
 			(u32)((sa->size + TW_BLOCK_SIZE - 1) >> TW_BLOCK_SHIFT));
 		e2 = tw_txn_begin(fs, credits);
 		if (!e2) {
+			tw_ilock(fs, ino, true);
 			e2 = tw_orphan_del(fs, &ic);
+			tw_iunlock(fs, ino, true);
 			tw_txn_end(fs, credits);
 		}
 		if (!err)
 			err = e2;
 	}
-	if (!err && out)
+	if (!err && out) {
+		tw_ilock(fs, ino, false);
 		tw_fill_attr(&ic, out);
-put:
+		tw_iunlock(fs, ino, false);
+	}
 	tw_iput(&ic);
-unlock:
-	tw_iunlock(fs, ino, true);
+dunlock:
+	if (resize)
+		tw_dunlock(fs, ino, true);
 	return err;
 }
 
@@ -266,6 +274,9 @@ static int do_create(struct tw_fs *fs, const struct tw_cred *cred, u64 dino,
 	err = check_name(name, len);
 	if (err)
 		return err == -EINVAL ? -EEXIST : err;
+	err = tw_txn_begin(fs, CR_CREATE);
+	if (err)
+		return err;
 	tw_ilock(fs, dino, true);
 	err = iget_dir(fs, dino, &d);
 	if (err)
@@ -279,9 +290,6 @@ static int do_create(struct tw_fs *fs, const struct tw_cred *cred, u64 dino,
 		err = -EMLINK;
 		goto put_dir;
 	}
-	err = tw_txn_begin(fs, CR_CREATE);
-	if (err)
-		goto put_dir;
 	err = tw_alloc_inode(fs, isdir, dino, &ino);
 	if (err)
 		goto end;
@@ -350,13 +358,13 @@ static int do_create(struct tw_fs *fs, const struct tw_cred *cred, u64 dino,
 	if (!err && out)
 		tw_fill_attr(&c, out);
 end:
-	tw_txn_end(fs, CR_CREATE);
 	if (c.buf)
 		tw_iput(&c);
 put_dir:
 	tw_iput(&d);
 unlock:
 	tw_iunlock(fs, dino, true);
+	tw_txn_end(fs, CR_CREATE);
 	return err;
 }
 
@@ -461,6 +469,9 @@ static int do_link(struct tw_fs *fs, u64 ino, u64 dino, const char *name,
 	err = check_name(name, len);
 	if (err)
 		return err == -EINVAL ? -EEXIST : err;
+	err = tw_txn_begin(fs, CR_LINK);
+	if (err)
+		return err;
 	tw_ilock_many(fs, inos, 2);
 	err = iget_dir(fs, dino, &d);
 	if (err)
@@ -482,9 +493,6 @@ static int do_link(struct tw_fs *fs, u64 ino, u64 dino, const char *name,
 		err = -EEXIST;
 	if (err != -ENOENT)
 		goto put;
-	err = tw_txn_begin(fs, CR_LINK);
-	if (err)
-		goto put;
 	err = tw_dir_add(fs, &d, name, len, ino,
 			 tw_mode_dtype(TW_GET16(c.di, i_mode)));
 	if (!err) {
@@ -495,7 +503,6 @@ static int do_link(struct tw_fs *fs, u64 ino, u64 dino, const char *name,
 		if (!err)
 			err = tw_idirty(fs, &d);
 	}
-	tw_txn_end(fs, CR_LINK);
 	if (!err && out)
 		tw_fill_attr(&c, out);
 put:
@@ -504,6 +511,7 @@ put_dir:
 	tw_iput(&d);
 unlock:
 	tw_iunlock_many(fs, inos, 2);
+	tw_txn_end(fs, CR_LINK);
 	return err;
 }
 
@@ -557,9 +565,14 @@ static int do_remove(struct tw_fs *fs, u64 dino, const char *name, u32 len,
 			return len ? -EISDIR : -ENOENT;
 		return len == 1 ? -EINVAL : len == 2 ? -ENOTEMPTY : -ENOENT;
 	}
-	err = lock_dir_child(fs, dino, name, len, &ino);
+	err = tw_txn_begin(fs, CR_UNLINK);
 	if (err)
 		return err;
+	err = lock_dir_child(fs, dino, name, len, &ino);
+	if (err) {
+		tw_txn_end(fs, CR_UNLINK);
+		return err;
+	}
 	inos[0] = dino;
 	inos[1] = ino;
 	err = iget_dir(fs, dino, &d);
@@ -585,12 +598,9 @@ static int do_remove(struct tw_fs *fs, u64 dino, const char *name, u32 len,
 	}
 	if (err)
 		goto put;
-	err = tw_txn_begin(fs, CR_UNLINK);
-	if (err)
-		goto put;
 	err = tw_dir_remove(fs, &d, name, len);
 	if (err)
-		goto end;
+		goto put;
 	nlink = TW_GET32(c.di, i_nlink);
 	if (isdir) {
 		nlink = 0;
@@ -613,14 +623,13 @@ static int do_remove(struct tw_fs *fs, u64 dino, const char *name, u32 len,
 		if (nlinkp)
 			*nlinkp = nlink;
 	}
-end:
-	tw_txn_end(fs, CR_UNLINK);
 put:
 	tw_iput(&c);
 put_dir:
 	tw_iput(&d);
 unlock:
 	tw_iunlock_many(fs, inos, 2);
+	tw_txn_end(fs, CR_UNLINK);
 	return err;
 }
 
@@ -644,18 +653,19 @@ int tw_evict(struct tw_fs *fs, u64 ino)
 
 	if (fs->rdonly)
 		return 0;
-	tw_ilock(fs, ino, true);
+	tw_dlock(fs, ino, true);
+	tw_ilock(fs, ino, false);
 	err = tw_iget(fs, ino, &ic);
-	if (err) {
-		tw_iunlock(fs, ino, true);
-		return err == -ESTALE ? 0 : err;
+	if (!err) {
+		nlink = TW_GET32(ic.di, i_nlink);
+		tw_iput(&ic);
 	}
-	nlink = TW_GET32(ic.di, i_nlink);
-	tw_iput(&ic);
-	if (!nlink)
+	tw_iunlock(fs, ino, false);
+	/* an inode without links cannot gain one: nothing races from here */
+	if (!err && !nlink)
 		err = tw_inode_destroy(fs, ino);
-	tw_iunlock(fs, ino, true);
-	return err;
+	tw_dunlock(fs, ino, true);
+	return err == -ESTALE ? 0 : err;
 }
 
 /* ---- rename ---- */
@@ -906,18 +916,17 @@ static int do_rename(struct tw_fs *fs, u64 od, const char *on, u32 ol,
 		{
 			u64 all[4] = { od, nd, r.s, r.t };
 
+			err = tw_txn_begin(fs, CR_RENAME);
+			if (err)
+				return err;
 			tw_ilock_many(fs, all, 4);
 			err = rename_check(fs, &r, on, ol, nn, nl, flags);
-			if (!err) {
-				err = tw_txn_begin(fs, CR_RENAME);
-				if (!err) {
-					err = rename_apply(fs, &r, on, ol, nn,
-							   nl, flags, &vn);
-					tw_txn_end(fs, CR_RENAME);
-				}
-			}
+			if (!err)
+				err = rename_apply(fs, &r, on, ol, nn, nl, flags,
+						   &vn);
 			rename_put(&r);
 			tw_iunlock_many(fs, all, 4);
+			tw_txn_end(fs, CR_RENAME);
 		}
 		if (err != -EAGAIN)
 			break;

@@ -128,9 +128,12 @@ static void fs_free(struct tw_fs *fs)
 	u32 i;
 
 	tw_journal_destroy(fs);
-	for (i = 0; i < TW_ILOCK_STRIPES; i++)
+	for (i = 0; i < TW_ILOCK_STRIPES; i++) {
 		if (fs->ilock[i])
 			tw_rwsem_free(fs->ilock[i]);
+		if (fs->dlock[i])
+			tw_rwsem_free(fs->dlock[i]);
+	}
 	if (fs->alloc_lock)
 		tw_mutex_free(fs->alloc_lock);
 	if (fs->ialloc_lock)
@@ -208,7 +211,8 @@ int tw_mount(struct tw_dev *dev, u64 dev_blocks,
 		goto fail;
 	for (i = 0; i < TW_ILOCK_STRIPES; i++) {
 		fs->ilock[i] = tw_rwsem_new();
-		if (!fs->ilock[i])
+		fs->dlock[i] = tw_rwsem_new();
+		if (!fs->ilock[i] || !fs->dlock[i])
 			goto fail;
 	}
 

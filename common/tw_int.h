@@ -6,13 +6,20 @@
  * twinfs.h, which brings tw_format.h and tw_env.h.
  *
  * Locking order, outermost first (an inner lock is never held while an
- * outer one is taken):
+ * outer one is taken), the order of ext4 with jbd2:
  *   1. fs->rename_lock         (renames only)
- *   2. inode stripe locks      (several at once only in ascending index)
+ *   2. data locks (dlock)      one file's data against truncation, like the
+ *                              VFS's i_rwsem: truncation holds it across
+ *                              several transactions
  *   3. transaction handle      (tw_txn_begin ... tw_txn_end)
- *   4. fs->alloc_lock, fs->ialloc_lock, fs->orphan_lock, j->list_lock
- * A commit takes the journal's rwsem for writing; since nobody holding a
- * handle waits for an inode lock, it cannot deadlock.
+ *   4. inode stripe locks      (several at once only in ascending index)
+ *   5. fs->alloc_lock, fs->ialloc_lock, fs->orphan_lock, j->list_lock
+ * A commit takes the journal's rwsem for writing and waits for the handles
+ * to drain.  Nobody waits for a handle while holding an inode lock, so the
+ * handles always drain; and a home may hold a handle across its own locks
+ * (the kernel holds one around a page lock, as ext4_write_begin does), so
+ * that the ordered-data writeback of a commit never waits for a page whose
+ * owner waits for the commit.
  */
 #ifndef TW_INT_H
 #define TW_INT_H
@@ -97,6 +104,7 @@ struct tw_fs {
 	struct tw_mutex *orphan_lock;
 	struct tw_mutex *rename_lock;
 	struct tw_rwsem *ilock[TW_ILOCK_STRIPES];
+	struct tw_rwsem *dlock[TW_ILOCK_STRIPES];
 	u64 free_blocks; /* under alloc_lock */
 	u64 balloc_goal;
 	u32 free_inodes; /* under ialloc_lock */
@@ -128,6 +136,9 @@ int tw_corrupt(struct tw_fs *fs, const char *what, u64 where);
 /* ---- locks on inodes (lock.c) ---- */
 void tw_ilock(struct tw_fs *fs, u64 ino, bool excl);
 void tw_iunlock(struct tw_fs *fs, u64 ino, bool excl);
+/* The data lock of one inode (see the locking order above). */
+void tw_dlock(struct tw_fs *fs, u64 ino, bool excl);
+void tw_dunlock(struct tw_fs *fs, u64 ino, bool excl);
 /* Lock up to four inodes exclusively, in stripe order; 0 entries skipped. */
 void tw_ilock_many(struct tw_fs *fs, const u64 *inos, int n);
 void tw_iunlock_many(struct tw_fs *fs, const u64 *inos, int n);
@@ -191,12 +202,14 @@ int tw_map_lookup(struct tw_fs *fs, struct tw_ictx *ic, u32 lblk, u64 *pblk);
 int tw_map_alloc(struct tw_fs *fs, struct tw_ictx *ic, u32 lblk, u64 *pblk,
 		 bool *is_new);
 /* Free every block at or past @from; runs its own transactions (the
- * caller holds the inode lock but no handle). */
+ * caller holds the inode's data lock exclusively, no handle, no inode
+ * lock). */
 int tw_truncate_blocks(struct tw_fs *fs, struct tw_ictx *ic, u32 from);
 int tw_orphan_add(struct tw_fs *fs, struct tw_ictx *ic);
 int tw_orphan_del(struct tw_fs *fs, struct tw_ictx *ic);
 int tw_orphan_recover(struct tw_fs *fs);
-/* Free an inode with no links: blocks, xattrs, orphan slot, bitmap. */
+/* Free an inode with no links: blocks, xattrs, orphan slot, bitmap.  The
+ * caller holds its data lock exclusively and nothing else. */
 int tw_inode_destroy(struct tw_fs *fs, u64 ino);
 
 /* Read a metadata block of a file at logical block @lblk (must exist). */

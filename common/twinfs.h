@@ -258,6 +258,26 @@ int tw_bmap(struct tw_fs *fs, u64 ino, u32 lblk, bool create, u64 *pblk,
  */
 int tw_set_size(struct tw_fs *fs, u64 ino, u64 size);
 
+/*
+ * Transaction handles, for a home that must open the transaction before it
+ * takes locks of its own: the kernel opens one before it locks a page in
+ * write_begin or page_mkwrite (as ext4 does), so that a commit, which
+ * writes the dirty pages of files with new blocks first, never waits for a
+ * page whose owner waits for that commit.  While a handle is held the
+ * running transaction cannot commit, so a block allocated under it is
+ * filled before any commit makes it visible.  Only the calls ending in _h
+ * may be made while holding a handle.
+ */
+#define TW_CREDITS_BMAP 8u /* one tw_bmap_h() with create */
+
+int tw_handle_start(struct tw_fs *fs, u32 credits);
+void tw_handle_stop(struct tw_fs *fs, u32 credits);
+/* tw_bmap() within a handle (needed with @create only). */
+int tw_bmap_h(struct tw_fs *fs, u64 ino, u32 lblk, bool create, u64 *pblk,
+	      bool *is_new);
+/* tw_set_size() within a handle of TW_CREDITS_BMAP or more. */
+int tw_set_size_h(struct tw_fs *fs, u64 ino, u64 size);
+
 /** tw_fsync() - make @ino's data and metadata durable. */
 int tw_fsync(struct tw_fs *fs, u64 ino, bool datasync);
 

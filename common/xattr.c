@@ -250,6 +250,9 @@ static int do_set(struct tw_fs *fs, u64 ino, const char *full,
 	need = TW_XATTR_ENTRY_LEN(len, (u32)size);
 	if (!remove && (size > 0xffff || need > TW_XATTR_SPACE))
 		return -E2BIG;
+	err = tw_txn_begin(fs, CR_XATTR);
+	if (err)
+		return err;
 	tw_ilock(fs, ino, true);
 	err = tw_iget(fs, ino, &ic);
 	if (err)
@@ -277,19 +280,16 @@ static int do_set(struct tw_fs *fs, u64 ino, const char *full,
 		err = -ENOSPC;
 		goto release;
 	}
-	err = tw_txn_begin(fs, CR_XATTR);
-	if (err)
-		goto release;
 	if (!xh) {
 		u64 blk;
 
 		err = tw_alloc_block(fs, TW_GET64(ic.di, i_block[0]), &blk);
 		if (err)
-			goto end;
+			goto release;
 		err = tw_meta_new(fs, blk, TW_XATTR_MAGIC, ino, 0, &b);
 		if (err) {
 			tw_free_block(fs, blk);
-			goto end;
+			goto release;
 		}
 		xh = tw_bdata(b);
 		TW_SET64(ic.di, i_xattr, blk);
@@ -322,8 +322,6 @@ static int do_set(struct tw_fs *fs, u64 ino, const char *full,
 	tw_touch(ic.di, false, true);
 	if (!err)
 		err = tw_idirty(fs, &ic);
-end:
-	tw_txn_end(fs, CR_XATTR);
 release:
 	if (b)
 		tw_buf_release(b);
@@ -331,6 +329,7 @@ put:
 	tw_iput(&ic);
 unlock:
 	tw_iunlock(fs, ino, true);
+	tw_txn_end(fs, CR_XATTR);
 	return err;
 }
 
@@ -362,12 +361,14 @@ int tw_xattr_drop(struct tw_fs *fs, struct tw_ictx *ic)
 	err = tw_txn_begin(fs, TW_CR_INODE + 2);
 	if (err)
 		return err;
+	tw_ilock(fs, ic->ino, true);
 	err = tw_free_block(fs, blk);
 	if (!err) {
 		ic->di->i_xattr = 0;
 		TW_SET64(ic->di, i_blocks, TW_GET64(ic->di, i_blocks) - 1);
 		err = tw_idirty(fs, ic);
 	}
+	tw_iunlock(fs, ic->ino, true);
 	tw_txn_end(fs, TW_CR_INODE + 2);
 	return err;
 }
