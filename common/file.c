@@ -120,7 +120,7 @@ unlock:
 #define WRITE_CHUNK 64u
 
 static int write_block(struct tw_fs *fs, struct tw_ictx *ic, u64 pos,
-		       const u8 *src, u32 n, u64 size)
+		       const u8 *src, u32 n)
 {
 	u32 boff = (u32)(pos & (TW_BLOCK_SIZE - 1));
 	u32 lblk = (u32)(pos >> TW_BLOCK_SHIFT);
@@ -153,12 +153,6 @@ static int write_block(struct tw_fs *fs, struct tw_ictx *ic, u64 pos,
 		if (err)
 			return err;
 		d = tw_bdata(b);
-		/* bytes past EOF in the last block read as zero */
-		if ((u64)lblk << TW_BLOCK_SHIFT < size &&
-		    size < ((u64)lblk + 1) << TW_BLOCK_SHIFT &&
-		    pos > size)
-			memset(d + (size & (TW_BLOCK_SIZE - 1)), 0,
-			       (u32)(pos - size));
 	}
 	memcpy(d + boff, src, n);
 	tw_buf_mark_dirty(b);
@@ -169,7 +163,7 @@ static int write_block(struct tw_fs *fs, struct tw_ictx *ic, u64 pos,
 static ssize_t do_write(struct tw_fs *fs, u64 ino, u64 off, const void *buf,
 			size_t len)
 {
-	const u32 credits = WRITE_CHUNK * TW_CR_ALLOC + TW_CR_INODE;
+	u32 chunk = WRITE_CHUNK, credits;
 	const u8 *src = buf;
 	struct tw_ictx ic;
 	size_t done = 0;
@@ -180,6 +174,10 @@ static ssize_t do_write(struct tw_fs *fs, u64 ino, u64 off, const void *buf,
 	err = tw_fault_point(fs->dev, "write");
 	if (err)
 		return err;
+	/* small journals take smaller chunks */
+	if (chunk * TW_CR_ALLOC + TW_CR_INODE > fs->j.limit)
+		chunk = (fs->j.limit - TW_CR_INODE) / TW_CR_ALLOC;
+	credits = chunk * TW_CR_ALLOC + TW_CR_INODE;
 	tw_dlock(fs, ino, false);
 	do {
 		u32 blocks = 0;
@@ -193,7 +191,7 @@ static ssize_t do_write(struct tw_fs *fs, u64 ino, u64 off, const void *buf,
 		err = tw_iget(fs, ino, &ic);
 		if (!err) {
 			err = check_reg(&ic);
-			while (!err && done < len && blocks < WRITE_CHUNK) {
+			while (!err && done < len && blocks < chunk) {
 				u64 pos = off + done;
 				u64 size = TW_GET64(ic.di, i_size);
 				u32 n = TW_BLOCK_SIZE -
@@ -201,8 +199,13 @@ static ssize_t do_write(struct tw_fs *fs, u64 ino, u64 off, const void *buf,
 
 				if (n > len - done)
 					n = (u32)(len - done);
-				err = write_block(fs, &ic, pos, src + done, n,
-						  size);
+				/* a write past the end exposes the stale tail
+				 * of the old last block: zero it first */
+				if (pos > size)
+					err = tw_zero_tail(fs, &ic, size, pos);
+				if (!err)
+					err = write_block(fs, &ic, pos,
+							  src + done, n);
 				if (err)
 					break;
 				done += n;

@@ -128,23 +128,30 @@ int tw_lookup(struct tw_fs *fs, u64 dir, const char *name, u32 len,
 
 /* ---- setattr ---- */
 
-/* Zero the file's bytes from @size to the end of its block. */
-static int zero_tail(struct tw_fs *fs, struct tw_ictx *ic, u64 size)
+/*
+ * Bytes past the end of a file, in its last block, are whatever they were:
+ * a truncate does not zero them, because if its transaction never commits
+ * the old size (and those bytes) must be intact.  Whatever extends a file
+ * zeroes them first instead.
+ */
+int tw_zero_tail(struct tw_fs *fs, struct tw_ictx *ic, u64 from, u64 to)
 {
-	u32 off = (u32)(size & (TW_BLOCK_SIZE - 1));
+	u32 off = (u32)(from & (TW_BLOCK_SIZE - 1)), end = TW_BLOCK_SIZE;
 	struct tw_buf *b;
 	u64 pblk;
 	int err;
 
-	if (!off)
+	if (!off || to <= from)
 		return 0;
-	err = tw_map_lookup(fs, ic, (u32)(size >> TW_BLOCK_SHIFT), &pblk);
+	if (to - from < TW_BLOCK_SIZE - off)
+		end = off + (u32)(to - from);
+	err = tw_map_lookup(fs, ic, (u32)(from >> TW_BLOCK_SHIFT), &pblk);
 	if (err || !pblk)
 		return err;
 	err = tw_buf_read(fs->dev, pblk, &b);
 	if (err)
 		return err;
-	memset((u8 *)tw_bdata(b) + off, 0, TW_BLOCK_SIZE - off);
+	memset((u8 *)tw_bdata(b) + off, 0, end - off);
 	tw_buf_mark_dirty(b);
 	tw_buf_release(b);
 	return 0;
@@ -159,13 +166,13 @@ static int set_size(struct tw_fs *fs, struct tw_ictx *ic, u64 size,
 	if (size > TW_MAX_FILE_SIZE)
 		return -EFBIG;
 	if (size >= old) {
+		if (!keep_tail) {
+			err = tw_zero_tail(fs, ic, old, size);
+			if (err)
+				return err;
+		}
 		TW_SET64(ic->di, i_size, size);
 		return 0;
-	}
-	if (!keep_tail) {
-		err = zero_tail(fs, ic, size);
-		if (err)
-			return err;
 	}
 	/* the orphan slot makes mount finish a truncate a crash cut short */
 	err = tw_orphan_add(fs, ic);

@@ -76,8 +76,9 @@ struct tw_attr {
 #define TW_SET_ATIME 0x10u
 #define TW_SET_MTIME 0x20u
 #define TW_SET_CTIME 0x40u /* explicit ctime; otherwise ctime = now */
-#define TW_SET_KEEP_TAIL 0x80u /* with SIZE: the home zeroes the partial
-				* last block itself (its page cache) */
+#define TW_SET_KEEP_TAIL 0x80u /* with SIZE: the home zeroes the stale
+				* tail of the old last block itself (its
+				* page cache) when the file grows */
 
 struct tw_setattr {
 	u32 valid;
