@@ -9,7 +9,9 @@
  * freed in the running transaction is not handed out again before that
  * transaction commits: the allocator wants its bit clear both in the
  * bitmap and in the bitmap's committed copy (tw_txn_snapshot), as jbd2's
- * b_committed_data does for ext4.
+ * b_committed_data does for ext4.  A block allocated in the running
+ * transaction is marked in the committed copy as well, so that it is not
+ * handed out twice in one transaction either.
  */
 #include "tw_int.h"
 
@@ -97,7 +99,7 @@ static int bitmap_alloc(struct tw_fs *fs, u64 start, u64 lo, u64 hi,
 			u32 off = (u32)(bit % TW_BMAP_BITS);
 			u64 base = (u64)idx * TW_BMAP_BITS;
 			u64 end = base + TW_BMAP_BITS;
-			const u8 *committed;
+			u8 *committed;
 			struct tw_buf *b;
 			int found, err;
 
@@ -113,6 +115,11 @@ static int bitmap_alloc(struct tw_fs *fs, u64 start, u64 lo, u64 hi,
 					   (u32)(end - base));
 			if (found >= 0) {
 				bit_set(payload(b), (u32)found);
+				/* freed again before the commit, it must stay
+				 * unusable until then too: a block of this
+				 * transaction may be in it as metadata */
+				if (committed)
+					bit_set(committed, (u32)found);
 				err = tw_txn_dirty(fs, b);
 				tw_buf_release(b);
 				if (err)

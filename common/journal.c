@@ -109,11 +109,11 @@ u8 *tw_txn_snapshot(struct tw_fs *fs, struct tw_buf *b)
 	return copy;
 }
 
-const u8 *tw_txn_committed(struct tw_fs *fs, u64 blk)
+u8 *tw_txn_committed(struct tw_fs *fs, u64 blk)
 {
 	struct tw_journal *j = &fs->j;
 	struct tw_txn_ent *e;
-	const u8 *copy;
+	u8 *copy;
 
 	tw_mutex_lock(j->list_lock);
 	e = set_find(j, blk, false);

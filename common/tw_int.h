@@ -170,7 +170,7 @@ void tw_txn_ordered(struct tw_fs *fs, u64 ino);
  * first use; NULL on allocation failure. */
 u8 *tw_txn_snapshot(struct tw_fs *fs, struct tw_buf *b);
 /* The committed copy of bitmap block @blk, or NULL if it has none. */
-const u8 *tw_txn_committed(struct tw_fs *fs, u64 blk);
+u8 *tw_txn_committed(struct tw_fs *fs, u64 blk);
 int tw_commit(struct tw_fs *fs);
 
 /* ---- allocation (alloc.c) ---- */
