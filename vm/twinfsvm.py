@@ -112,6 +112,7 @@ class Result:
 		self.stderr = b''
 		self.console = ''	# the whole kernel console
 		self.panic = False
+		self.pvpanic = False	# the pvpanic device said so (QMP)
 		self.oops = []		# oops / panic reports, one text each
 		self.warnings = []	# WARN_ON reports
 		self.timed_out = False
@@ -142,7 +143,8 @@ class Result:
 	def as_dict(self):
 		return {
 			'returncode': self.returncode, 'status': self.status,
-			'panic': self.panic, 'oops': self.oops,
+			'panic': self.panic, 'pvpanic': self.pvpanic,
+			'oops': self.oops,
 			'warnings': self.warnings, 'timed_out': self.timed_out,
 			'boot_failure': self.boot_failure,
 			'boot_seconds': self.boot_seconds,
@@ -155,9 +157,12 @@ class Console:
 	"""Reads the kernel console, keeps it, and cuts oops/panic reports
 	out of it."""
 
-	def __init__(self, fd, echo=None):
+	def __init__(self, fd, echo=None, echo_boot=True):
 		self.fd = fd
 		self.echo = echo
+		# Without echo_boot, echo starts when the command does (set
+		# by VM._wait): an interactive shell need not see the boot.
+		self.echoing = echo_boot
 		self.lines = []
 		self.reports = []	# (kind, [lines])
 		self.cur = None
@@ -202,7 +207,7 @@ class Console:
 				data = b''
 			if not data:
 				break
-			if self.echo:
+			if self.echo and self.echoing:
 				self.echo(data)
 			buf += data
 			while b'\n' in buf:
@@ -492,7 +497,8 @@ class VM:
 			qemu_err = []
 			pumps.append(_pump(self.proc.stderr.fileno(), None,
 					   qemu_err))
-			console = Console(con_r, self.console_echo)
+			console = Console(con_r, self.console_echo,
+					  echo_boot=not self.shell)
 			if not self.shell:
 				pumps.append(_pump(out_r, self.out, out_keep))
 				pumps.append(_pump(err_r, self.err, err_keep))
@@ -501,15 +507,16 @@ class VM:
 				qmp.start()
 			except OSError:
 				pass
-			self._wait(res, qmp, console, t0)
+			self._wait(res, qmp, console, t0,
+				   os.path.join(job, 'started'))
 			console.join(5)
 			for p in pumps:
 				p.join(5)
 			res.stdout = b''.join(out_keep)
 			res.stderr = b''.join(err_keep)
 			res.console = console.text()
-			res.panic = res.panic or console.panic or \
-				qmp.panicked.is_set()
+			res.pvpanic = qmp.panicked.is_set()
+			res.panic = res.panic or console.panic or res.pvpanic
 			for kind, lines in console.reports:
 				text = '\n'.join(lines)
 				if kind is None:	# "cut here" alone
@@ -531,7 +538,7 @@ class VM:
 		res.seconds = time.monotonic() - t0
 		return res
 
-	def _wait(self, res, qmp, console, t0):
+	def _wait(self, res, qmp, console, t0, started):
 		deadline = None if not self.timeout else t0 + self.timeout
 		panic_at = None
 		while True:
@@ -541,6 +548,8 @@ class VM:
 			except subprocess.TimeoutExpired:
 				pass
 			now = time.monotonic()
+			if not console.echoing and os.path.exists(started):
+				console.echoing = True
 			if panic_at is None and (qmp.panicked.is_set() or
 						 console.panic):
 				panic_at = now

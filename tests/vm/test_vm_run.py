@@ -1,6 +1,7 @@
 # twinfs tests/vm: vm/run itself: boot, exit status, streams, shares, disks,
 # timeouts, and that panics and oopses are caught and told apart.
 # Layer: host-side tests; boot guests through vm/run and vm/twinfsvm.py.
+import json
 import os
 import pty
 import select
@@ -42,17 +43,35 @@ def test_uname_prints_guest_kernel(guest):
 	assert kver != os.uname().release or not os.path.exists('/proc/modules')
 
 
+def host_busy():
+	"""Fraction of all host CPUs busy over one second, with no guest
+	running: other people's compilers slow a TCG guest down."""
+	def snap():
+		with open('/proc/stat') as f:
+			v = [int(x) for x in f.readline().split()[1:]]
+		return sum(v), v[3] + v[4]
+	t1, i1 = snap()
+	time.sleep(1)
+	t2, i2 = snap()
+	return 1 - (i2 - i1) / max(t2 - t1, 1)
+
+
 def test_boots_to_command_within_5s(guest):
+	"""The 5 s budget holds on a quiet host; on a busy one (measured just
+	before) the test still fails past 10 s."""
 	times = []
-	for _ in range(3):	# the best of three, in case the host is busy
+	accel = 'kvm' if twinfsvm.hw_virt() else 'tcg'
+	for _ in range(3):	# the best of three
+		busy = host_busy()
 		r = guest.run(['true'])
 		assert r.returncode == 0, r.summary()
-		times.append(r.boot_seconds)
+		times.append((round(r.boot_seconds, 2), round(busy, 2)))
 		if r.boot_seconds < 5:
 			break
-	accel = 'kvm' if twinfsvm.hw_virt() else 'tcg'
-	print('boot to command (%s): %s s' % (accel, times))
-	assert min(times) < 5.0, times
+	print('boot to command (%s), (seconds, host busy): %s' % (accel,
+								  times))
+	best, busy = min(times)
+	assert best < (5.0 if busy < 0.25 else 10.0), times
 
 
 def test_status_streams_cwd_env_and_rw_share(guest, tmp_path):
@@ -106,47 +125,43 @@ def test_virtio_disk_images_persist_across_boots(guest, tmp_path):
 	assert r.out == 'kept\n'
 
 
-def test_panic_is_detected_and_reported(guest):
+def test_panic_is_detected_and_reported(guest, tmp_path):
+	verdict = tmp_path / 'verdict.json'
 	t0 = time.monotonic()
-	r = vm_run(['-t', '120', '--', 'sh', '-c',
-		    'echo c > /proc/sysrq-trigger; sleep 60'])
+	r = vm_run(['-t', '120', '--result-json', str(verdict), '--',
+		    'sh', '-c', 'echo c > /proc/sysrq-trigger; sleep 60'])
 	took = time.monotonic() - t0
 	assert r.returncode == twinfsvm.EXIT_PANIC, r.stderr
 	assert 'KERNEL PANIC' in r.stderr
 	assert 'sysrq triggered crash' in r.stderr
 	assert 'Call Trace' in r.stderr
+	v = json.loads(verdict.read_text())
+	assert v['panic'] and v['pvpanic']	# QEMU's pvpanic device saw it
+	assert v['returncode'] == twinfsvm.EXIT_PANIC
+	assert v['status'] is None
 	# Boot plus a few seconds, nowhere near the 60 s sleep or the timeout.
-	assert took < 20, took
-
-
-def test_panic_seen_by_pvpanic(guest):
-	res = guest.run('echo c > /proc/sysrq-trigger; sleep 60')
-	assert res.returncode == twinfsvm.EXIT_PANIC
-	assert res.panic
-	assert any('sysrq triggered crash' in t for t in res.oops)
+	assert took < 25, took
 
 
 def test_oops_is_reported_with_its_own_code(guest, oopsmod, tmp_path):
-	r = guest.run(['insmod', oopsmod, 'crash=oops'],
-		      rw=[os.path.dirname(oopsmod)])
-	assert r.returncode == twinfsvm.EXIT_OOPS, r.summary() + r.console
-	assert not r.panic
-	assert r.status != 0	# insmod died with the oops
-	text = '\n'.join(r.oops)
-	assert 'BUG: kernel NULL pointer dereference' in text
-	assert 'oopsmod_init' in text
-	cli = vm_run(['--rw', os.path.dirname(oopsmod), '--', 'insmod',
-		      oopsmod, 'crash=oops'])
-	assert cli.returncode == twinfsvm.EXIT_OOPS
-	assert 'KERNEL OOPS' in cli.stderr
-	assert 'oopsmod_init' in cli.stderr
+	verdict = tmp_path / 'verdict.json'
+	r = vm_run(['--rw', os.path.dirname(oopsmod), '--result-json',
+		    str(verdict), '--', 'insmod', oopsmod, 'crash=oops'])
+	assert r.returncode == twinfsvm.EXIT_OOPS, r.stderr
+	assert 'KERNEL OOPS' in r.stderr
+	assert 'BUG: kernel NULL pointer dereference' in r.stderr
+	assert 'oopsmod_init' in r.stderr
+	v = json.loads(verdict.read_text())
+	assert not v['panic']
+	assert v['status'] != 0		# insmod died with the oops
+	assert any('oopsmod_init' in t for t in v['oops'])
 
 
 def test_oops_with_panic_on_oops_is_a_panic(guest, oopsmod):
 	r = guest.run(['insmod', oopsmod, 'crash=oops'], panic_on_oops=True,
 		      rw=[os.path.dirname(oopsmod)])
 	assert r.returncode == twinfsvm.EXIT_PANIC, r.summary()
-	assert r.panic
+	assert r.panic and r.pvpanic
 
 
 def test_warning_is_reported_but_not_fatal(guest, oopsmod):
@@ -156,35 +171,42 @@ def test_warning_is_reported_but_not_fatal(guest, oopsmod):
 	assert any('oopsmod: warning requested' in w for w in r.warnings)
 
 
-def test_timeout_kills_the_guest(guest):
-	vm = twinfsvm.VM(['sleep', '300'], timeout=8)
+def qemu_processes_mentioning(text):
+	found = []
+	for pid in os.listdir('/proc'):
+		if not pid.isdigit():
+			continue
+		try:
+			with open('/proc/%s/cmdline' % pid, 'rb') as f:
+				cmd = f.read()
+		except OSError:
+			continue
+		if b'qemu-system' in cmd and text.encode() in cmd:
+			found.append(int(pid))
+	return found
+
+
+def test_timeout_kills_the_guest(guest, tmp_path):
 	t0 = time.monotonic()
-	r = vm.run()
+	r = vm_run(['-t', '5', '--rw', str(tmp_path), '--', 'sleep', '300'])
 	assert r.returncode == twinfsvm.EXIT_TIMEOUT
-	assert r.timed_out
+	assert 'timed out after 5 s' in r.stderr
 	assert time.monotonic() - t0 < 20
-	assert vm.proc.poll() is not None	# QEMU is gone
-	cli = vm_run(['-t', '6', '--', 'sleep', '300'])
-	assert cli.returncode == twinfsvm.EXIT_TIMEOUT
-	assert 'timed out' in cli.stderr
+	assert qemu_processes_mentioning(str(tmp_path)) == []
 
 
-def test_kernel_command_line_option(guest):
-	r = guest.run('cat /proc/cmdline; '
+def test_kernel_command_line_memory_and_cpus(guest):
+	r = guest.run('cat /proc/cmdline; nproc; '
+		      "awk '/MemTotal/ {print $2}' /proc/meminfo; "
 		      'cat /sys/module/module/parameters/sig_enforce',
-		      append=['module.sig_enforce=1', 'twinfs.test=42'])
-	assert r.returncode == 0
-	assert 'twinfs.test=42' in r.out
-	assert r.out.split()[-1] == 'Y'
-
-
-def test_memory_and_cpus_options(guest):
-	r = guest.run("nproc; awk '/MemTotal/ {print $2}' /proc/meminfo",
+		      append=['module.sig_enforce=1', 'twinfs.test=42'],
 		      memory='768M', cpus=1)
 	assert r.returncode == 0, r.err
-	cpus, mem_kb = r.out.split()
-	assert cpus == '1'
-	assert 600 * 1024 < int(mem_kb) <= 768 * 1024
+	lines = r.out.splitlines()
+	assert 'twinfs.test=42' in lines[0].split()
+	assert lines[1] == '1'
+	assert 600 * 1024 < int(lines[2]) <= 768 * 1024
+	assert lines[3] == 'Y'
 
 
 def test_initramfs_alone_has_busybox_kmod_and_modules(guest):
