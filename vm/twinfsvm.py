@@ -287,6 +287,14 @@ class QMP:
 			pass
 
 
+TMPFS_DIRS = ('/tmp', '/run', '/var/tmp')
+
+
+def _under(path, dirs):
+	return any(path == d or path.startswith(d.rstrip('/') + '/')
+		   for d in dirs)
+
+
 def _die_with_parent():
 	"""In the QEMU child: get SIGKILL if vm/run dies, so that no guest
 	outlives the run that started it, even one killed with -9."""
@@ -330,6 +338,11 @@ class VM:
 			self.rw.insert(0, ROOT)
 		self.env = dict(env or {})
 		self.cwd = os.path.abspath(cwd or os.getcwd())
+		# The guest's /tmp, /run and /var/tmp are fresh tmpfs: a working
+		# directory there would vanish, so share it instead.
+		if mode == 'hostfs' and _under(self.cwd, TMPFS_DIRS) and \
+		   not _under(self.cwd, self.rw) and os.path.isdir(self.cwd):
+			self.rw.append(self.cwd)
 		self.timeout = timeout
 		self.mode = mode
 		self.accel = accel or ('kvm' if hw_virt() else 'tcg')
