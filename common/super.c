@@ -450,6 +450,12 @@ int tw_mkfs(struct tw_dev *dev, const struct tw_mkfs_opts *o)
 	TW_SET32(js, js_start, 1);
 	tw_block_seal(seed, buf, TW_JSB_MAGIC, g.journal_start, 0, 0);
 	err = put_block(dev, g.journal_start, buf);
+	/* A previous filesystem with the same UUID (same checksum seed) may
+	 * have left a valid transaction 1 at position 0: wipe it, or the
+	 * first mount would replay it onto this one. */
+	memset(buf, 0, TW_BLOCK_SIZE);
+	if (!err)
+		err = put_block(dev, g.journal_start + 1, buf);
 
 	/* empty orphan table */
 	for (i = 0; !err && i < g.orphan; i++) {

@@ -161,7 +161,11 @@ int tw_buf_read(struct tw_dev *dev, u64 blk, struct tw_buf **out);
 /**
  * tw_buf_get() - get a block's buffer without reading the device.  Used for
  * blocks the caller is about to overwrite completely; the contents are
- * unspecified until the caller fills them.
+ * unspecified until the caller fills them.  From this call on the buffer
+ * counts as up to date: a later tw_buf_read() of the block returns these
+ * contents and must not read the device over them (the kernel sets
+ * BH_Uptodate).  The caller fills the whole block before anyone else may
+ * read it.
  */
 int tw_buf_get(struct tw_dev *dev, u64 blk, struct tw_buf **out);
 

@@ -108,7 +108,8 @@ struct tw_blk_hdr {
 	tw_le32 h_crc; /*  4 crc32c (seed s_csum_seed) of the block, this field 0 */
 	tw_le64 h_blkno; /*  8 where the block belongs: catches misdirected I/O */
 	tw_le64 h_owner; /* 16 owning inode, 0 for filesystem-wide blocks */
-	tw_le32 h_aux; /* 24 per type: indirect level, journal seq low bits */
+	tw_le32 h_aux; /* 24 per type: indirect level, bucket number, long
+			*    symlink length, journal seq low bits; else 0 */
 	tw_le32 h_pad; /* 28 zero */
 };
 _Static_assert(sizeof(struct tw_blk_hdr) == 32, "tw_blk_hdr size");
