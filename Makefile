@@ -10,7 +10,7 @@ BUILD ?= build
 MESON_OPTS ?=
 PKG_LIST := debian-packages.txt
 
-.PHONY: all deps configure build demo check clean
+.PHONY: all deps guest configure build kmod demo check clean
 
 all: build
 
@@ -30,14 +30,25 @@ deps:
 			$$missing >/dev/null || exit 1; \
 	fi
 
+# The test guest: Debian's kernel unpacked into $(BUILD)/vm and the
+# matching linux-headers installed (kmod/ builds against them).  Cached:
+# quiet and quick when nothing changed.
+guest: deps
+	@vm/build --quiet --build-dir $(BUILD)
+
 $(BUILD)/build.ninja: meson.build
 	@if [ -f $(BUILD)/build.ninja ]; then meson setup --reconfigure $(BUILD) $(MESON_OPTS) >/dev/null; \
 	else meson setup $(BUILD) $(MESON_OPTS) >/dev/null; fi
 
-configure: deps $(BUILD)/build.ninja
+configure: deps guest $(BUILD)/build.ninja
 
 build: configure
 	@ninja -C $(BUILD) >/dev/null || ninja -C $(BUILD)
+
+# Only the kernel modules (KDIR=/lib/modules/$$(uname -r)/build for the
+# running kernel; see the README before installing them anywhere).
+kmod: configure
+	@ninja -C $(BUILD) kmod/twinfs.ko kmod/twinfs_core.ko
 
 demo: build
 	@./scripts/demo.sh $(BUILD)

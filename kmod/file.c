@@ -1,0 +1,321 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * file.c - twinfs.ko: file data through the page cache, mmap, fsync, and
+ * directory reading.
+ *
+ * Layer: kernel home, VFS glue.  Calls the kernel and the core API
+ * (twinfs.h) of twinfs_core.ko.
+ *
+ * Data never passes through the core: the page cache maps file blocks with
+ * the core's block map (tw_bmap_h) and does its own I/O, as ext2 does.
+ * Blocks are allocated only where a page is about to be written: in
+ * write_begin and in page_mkwrite, each under a transaction handle opened
+ * before the page is locked (as ext4 does), so the transaction that makes a
+ * new block visible cannot commit before its page is dirty, and a commit,
+ * which writes such pages first, never waits for a page whose owner waits
+ * for it.  Writeback only ever looks blocks up.
+ */
+#include <linux/buffer_head.h>
+#include <linux/fs.h>
+#include <linux/mm.h>
+#include <linux/mpage.h>
+#include <linux/pagemap.h>
+#include <linux/uio.h>
+#include <linux/writeback.h>
+
+#include "twinfs_k.h"
+
+/* Map a block inside a handle (write_begin, page_mkwrite): may allocate. */
+static int get_block_h(struct inode *inode, sector_t iblock,
+		       struct buffer_head *bh, int create)
+{
+	bool is_new = false;
+	u64 pblk = 0;
+	int err;
+
+	if (iblock > TW_MAX_LBLK)
+		return -EFBIG;
+	err = tw_bmap_h(TW_FS(inode), inode->i_ino, (u32)iblock, create,
+			&pblk, &is_new);
+	if (err)
+		return err;
+	if (pblk) {
+		map_bh(bh, inode->i_sb, pblk);
+		if (is_new) {
+			set_buffer_new(bh);
+			TW_I(inode)->new_blocks = true;
+		}
+	}
+	return 0;
+}
+
+/* After allocations: i_blocks as the core counts them (with indirect
+ * blocks).  A getattr is allowed inside a handle: it takes no handle. */
+static void refresh_blocks(struct inode *inode)
+{
+	struct tw_attr a;
+
+	if (!TW_I(inode)->new_blocks)
+		return;
+	TW_I(inode)->new_blocks = false;
+	if (!tw_getattr(TW_FS(inode), inode->i_ino, &a)) {
+		spin_lock(&inode->i_lock);
+		inode->i_blocks = a.blocks;
+		spin_unlock(&inode->i_lock);
+	}
+}
+
+/* Map a block for reading or writeback: never allocates. */
+int twinfs_get_block(struct inode *inode, sector_t iblock,
+		     struct buffer_head *bh, int create)
+{
+	u64 pblk = 0;
+	int err;
+
+	if (iblock > TW_MAX_LBLK)
+		return create ? -EFBIG : 0;
+	err = tw_bmap_h(TW_FS(inode), inode->i_ino, (u32)iblock, false, &pblk,
+			NULL);
+	if (err)
+		return err;
+	if (pblk) {
+		map_bh(bh, inode->i_sb, pblk);
+		return 0;
+	}
+	/* a dirty page over a hole: write_begin/page_mkwrite should have
+	 * allocated it; refuse rather than allocate outside a handle */
+	if (create) {
+		WARN_ONCE(1, "twinfs: writeback of inode %lu block %llu has no block\n",
+			  inode->i_ino, (unsigned long long)iblock);
+		return -EIO;
+	}
+	return 0;
+}
+
+/* Zero [from, end of its block) in the page cache: the stale tail past an
+ * old end of file, when the file grows over it. */
+int twinfs_zero_tail(struct inode *inode, loff_t from)
+{
+	if (!(from & (TW_BLOCK_SIZE - 1)))
+		return 0;
+	return block_truncate_page(inode->i_mapping, from, twinfs_get_block);
+}
+
+static int twinfs_read_folio(struct file *file, struct folio *folio)
+{
+	return mpage_read_folio(folio, twinfs_get_block);
+}
+
+static void twinfs_readahead(struct readahead_control *rac)
+{
+	mpage_readahead(rac, twinfs_get_block);
+}
+
+static int twinfs_writepage(struct page *page, struct writeback_control *wbc)
+{
+	return block_write_full_page(page, twinfs_get_block, wbc);
+}
+
+static int twinfs_writepages(struct address_space *mapping,
+			     struct writeback_control *wbc)
+{
+	return mpage_writepages(mapping, wbc, twinfs_get_block);
+}
+
+/* Blocks past the end that a short or failed write allocated go again. */
+static void write_failed(struct inode *inode, loff_t to)
+{
+	struct tw_setattr sa = {
+		.valid = TW_SET_SIZE | TW_SET_KEEP_TAIL | TW_SET_CTIME,
+	};
+	struct timespec64 ctime;
+
+	if (to <= inode->i_size)
+		return;
+	truncate_pagecache(inode, inode->i_size);
+	sa.size = inode->i_size;
+	ctime = tw_get_ctime(inode);
+	sa.ctime = timespec64_to_ns(&ctime);
+	tw_setattr(TW_FS(inode), inode->i_ino, &sa, NULL);
+}
+
+static int twinfs_write_begin(struct file *file, struct address_space *mapping,
+			      loff_t pos, unsigned int len,
+			      TW_WB_PAGE_T **pagep, void **fsdata)
+{
+	struct inode *inode = mapping->host;
+	int err;
+
+	err = tw_handle_start(TW_FS(inode), TW_CREDITS_BMAP);
+	if (err)
+		return err;
+	err = block_write_begin(mapping, pos, len, pagep, get_block_h);
+	if (err) {
+		tw_handle_stop(TW_FS(inode), TW_CREDITS_BMAP);
+		write_failed(inode, pos + len);
+	}
+	return err;
+}
+
+static int twinfs_write_end(struct file *file, struct address_space *mapping,
+			    loff_t pos, unsigned int len, unsigned int copied,
+			    TW_WB_PAGE_T *page, void *fsdata)
+{
+	struct inode *inode = mapping->host;
+	struct tw_fs *fs = TW_FS(inode);
+	int ret, err = 0;
+
+	ret = generic_write_end(file, mapping, pos, len, copied, page, fsdata);
+	/* the new size joins the transaction that holds the new blocks */
+	if (i_size_read(inode) > TW_I(inode)->disk_size) {
+		err = tw_set_size_h(fs, inode->i_ino, i_size_read(inode));
+		if (!err)
+			TW_I(inode)->disk_size = i_size_read(inode);
+	}
+	refresh_blocks(inode);
+	tw_handle_stop(fs, TW_CREDITS_BMAP);
+	if (ret < len)
+		write_failed(inode, pos + len);
+	return err ? err : ret;
+}
+
+static sector_t twinfs_bmap(struct address_space *mapping, sector_t block)
+{
+	return generic_block_bmap(mapping, block, twinfs_get_block);
+}
+
+const struct address_space_operations twinfs_aops = {
+	.dirty_folio = block_dirty_folio,
+	.invalidate_folio = block_invalidate_folio,
+	.read_folio = twinfs_read_folio,
+	.readahead = twinfs_readahead,
+	.writepage = twinfs_writepage,
+	.writepages = twinfs_writepages,
+	.write_begin = twinfs_write_begin,
+	.write_end = twinfs_write_end,
+	.bmap = twinfs_bmap,
+	.migrate_folio = buffer_migrate_folio,
+	.is_partially_uptodate = block_is_partially_uptodate,
+	.error_remove_page = generic_error_remove_page,
+};
+
+/* ---- file operations ---- */
+
+static ssize_t twinfs_write_iter(struct kiocb *iocb, struct iov_iter *from)
+{
+	struct inode *inode = file_inode(iocb->ki_filp);
+	ssize_t ret;
+
+	inode_lock(inode);
+	ret = generic_write_checks(iocb, from);
+	if (ret > 0 && iocb->ki_pos > i_size_read(inode)) {
+		int err = twinfs_zero_tail(inode, i_size_read(inode));
+
+		if (err)
+			ret = err;
+	}
+	if (ret > 0)
+		ret = __generic_file_write_iter(iocb, from);
+	inode_unlock(inode);
+	if (ret > 0)
+		ret = generic_write_sync(iocb, ret);
+	return ret;
+}
+
+static vm_fault_t twinfs_page_mkwrite(struct vm_fault *vmf)
+{
+	struct inode *inode = file_inode(vmf->vma->vm_file);
+	struct tw_fs *fs = TW_FS(inode);
+	vm_fault_t ret;
+	int err;
+
+	sb_start_pagefault(inode->i_sb);
+	file_update_time(vmf->vma->vm_file);
+	filemap_invalidate_lock_shared(inode->i_mapping);
+	err = tw_handle_start(fs, TW_CREDITS_BMAP);
+	if (!err) {
+		err = block_page_mkwrite(vmf->vma, vmf, get_block_h);
+		refresh_blocks(inode);
+		tw_handle_stop(fs, TW_CREDITS_BMAP);
+	}
+	ret = block_page_mkwrite_return(err);
+	filemap_invalidate_unlock_shared(inode->i_mapping);
+	sb_end_pagefault(inode->i_sb);
+	return ret;
+}
+
+static const struct vm_operations_struct twinfs_vm_ops = {
+	.fault = filemap_fault,
+	.map_pages = filemap_map_pages,
+	.page_mkwrite = twinfs_page_mkwrite,
+};
+
+static int twinfs_mmap(struct file *file, struct vm_area_struct *vma)
+{
+	file_accessed(file);
+	vma->vm_ops = &twinfs_vm_ops;
+	return 0;
+}
+
+static int twinfs_fsync(struct file *file, loff_t start, loff_t end,
+			int datasync)
+{
+	struct inode *inode = file_inode(file);
+	int err;
+
+	err = file_write_and_wait_range(file, start, end);
+	if (err)
+		return err;
+	return tw_fsync(TW_FS(inode), inode->i_ino, datasync);
+}
+
+const struct file_operations twinfs_file_fops = {
+	.llseek = generic_file_llseek,
+	.read_iter = generic_file_read_iter,
+	.write_iter = twinfs_write_iter,
+	.mmap = twinfs_mmap,
+	.open = generic_file_open,
+	.fsync = twinfs_fsync,
+	.splice_read = tw_splice_read,
+	.splice_write = iter_file_splice_write,
+};
+
+/* ---- directories ---- */
+
+struct readdir_ctx {
+	struct dir_context *ctx;
+};
+
+static int emit(void *p, const char *name, u32 len, u64 ino, u32 dtype,
+		u64 next)
+{
+	struct readdir_ctx *rc = p;
+
+	if (!dir_emit(rc->ctx, name, len, ino, dtype))
+		return 1;
+	rc->ctx->pos = next;
+	return 0;
+}
+
+static int twinfs_readdir(struct file *file, struct dir_context *ctx)
+{
+	struct inode *inode = file_inode(file);
+	struct readdir_ctx rc = { .ctx = ctx };
+
+	return tw_readdir(TW_FS(inode), inode->i_ino, ctx->pos, emit, &rc);
+}
+
+static int twinfs_dir_fsync(struct file *file, loff_t start, loff_t end,
+			    int datasync)
+{
+	struct inode *inode = file_inode(file);
+
+	return tw_fsync(TW_FS(inode), inode->i_ino, datasync);
+}
+
+const struct file_operations twinfs_dir_fops = {
+	.llseek = generic_file_llseek,
+	.read = generic_read_dir,
+	.iterate_shared = twinfs_readdir,
+	.fsync = twinfs_dir_fsync,
+};
