@@ -32,7 +32,7 @@ static inline void bit_set(u8 *map, u32 bit)
 
 static inline void bit_clear(u8 *map, u32 bit)
 {
-	map[bit >> 3] &= (u8)~(1u << (bit & 7));
+	map[bit >> 3] &= (u8) ~(1u << (bit & 7));
 }
 
 static inline u64 load64(const u8 *p)
@@ -83,8 +83,8 @@ static int bitmap_read(struct tw_fs *fs, u64 start, u32 idx,
  * Find and set a clear bit in [lo, hi) of the bitmap at @start, scanning
  * from @goal and wrapping once.  Returns 0 with *@out, -ENOSPC, or an error.
  */
-static int bitmap_alloc(struct tw_fs *fs, u64 start, u64 lo, u64 hi,
-			u64 goal, u64 *out)
+static int bitmap_alloc(struct tw_fs *fs, u64 start, u64 lo, u64 hi, u64 goal,
+			u64 *out)
 {
 	u64 ranges[2][2] = { { goal, hi }, { lo, goal } };
 	int r;
@@ -205,8 +205,8 @@ int tw_alloc_inode(struct tw_fs *fs, bool dir, u64 parent, u64 *out)
 		tw_mutex_unlock(fs->ialloc_lock);
 		return -ENOSPC;
 	}
-	err = bitmap_alloc(fs, fs->ibitmap_start, TW_ROOT_INO + 1,
-			   fs->ninodes, fs->ialloc_goal, out);
+	err = bitmap_alloc(fs, fs->ibitmap_start, TW_ROOT_INO + 1, fs->ninodes,
+			   fs->ialloc_goal, out);
 	if (!err) {
 		fs->free_inodes--;
 		fs->ialloc_goal = (u32)*out + 1;

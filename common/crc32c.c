@@ -8,6 +8,7 @@
  */
 #include "tw_format.h"
 
+/* clang-format off */
 static const u32 crc32c_table[8][256] = {
 	{
 		0x00000000u, 0xf26b8303u, 0xe13b70f7u, 0x1350f3f4u,
@@ -538,6 +539,7 @@ static const u32 crc32c_table[8][256] = {
 		0xc451b7ccu, 0x8d6dcaebu, 0x56294d82u, 0x1f1530a5u,
 	},
 };
+/* clang-format on */
 
 static inline u32 load_le32(const u8 *p)
 {
@@ -559,8 +561,7 @@ u32 tw_crc32c(u32 crc, const void *data, size_t len)
 		crc = crc32c_table[7][lo & 0xff] ^
 		      crc32c_table[6][(lo >> 8) & 0xff] ^
 		      crc32c_table[5][(lo >> 16) & 0xff] ^
-		      crc32c_table[4][lo >> 24] ^
-		      crc32c_table[3][hi & 0xff] ^
+		      crc32c_table[4][lo >> 24] ^ crc32c_table[3][hi & 0xff] ^
 		      crc32c_table[2][(hi >> 8) & 0xff] ^
 		      crc32c_table[1][(hi >> 16) & 0xff] ^
 		      crc32c_table[0][hi >> 24];

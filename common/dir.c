@@ -125,8 +125,7 @@ static int dblk_find(struct tw_fs *fs, struct tw_ictx *dir, void *blk,
 
 /* Put a record in the block if it fits: its offset, or -ENOSPC. */
 static int dblk_insert(struct tw_fs *fs, struct tw_ictx *dir, void *blk,
-		       const char *name, u32 len, u64 ino, u32 dtype,
-		       u32 *offp)
+		       const char *name, u32 len, u64 ino, u32 dtype, u32 *offp)
 {
 	u32 need = TW_DIRENT_LEN(len), off = TW_DIRD_START, rl;
 
@@ -177,9 +176,9 @@ static int dblk_remove(struct tw_fs *fs, struct tw_ictx *dir, void *blk,
 	if (prev) {
 		struct tw_dirent *p = rec_at(blk, prev);
 
-		TW_SET16(p, d_rec_len, TW_GET16(p, d_rec_len) +
-					       TW_GET16(rec_at(blk, off),
-							d_rec_len));
+		TW_SET16(p, d_rec_len,
+			 TW_GET16(p, d_rec_len) +
+				 TW_GET16(rec_at(blk, off), d_rec_len));
 	} else {
 		struct tw_dirent *de = rec_at(blk, off);
 
@@ -295,8 +294,7 @@ int tw_dir_is_empty(struct tw_fs *fs, struct tw_ictx *dir, bool *empty)
 /* ---- free-space map ---- */
 
 /* Record the largest free space of entry block @idx (0-based). */
-static int fsm_set(struct tw_fs *fs, struct tw_ictx *dir, u32 idx,
-		   u32 largest)
+static int fsm_set(struct tw_fs *fs, struct tw_ictx *dir, u32 idx, u32 largest)
 {
 	u32 lblk = TW_DIR_FSM_BASE + idx / TW_DIRF_BYTES;
 	struct tw_buf *b;
@@ -389,8 +387,8 @@ static int bucket_read(struct tw_fs *fs, struct tw_ictx *dir, u32 bucket,
 }
 
 /* Split bucket dh_split into itself and bucket 2^level + split. */
-static int split_one(struct tw_fs *fs, struct tw_ictx *dir,
-		     struct tw_buf *hb, struct tw_dir_header *h)
+static int split_one(struct tw_fs *fs, struct tw_ictx *dir, struct tw_buf *hb,
+		     struct tw_dir_header *h)
 {
 	u32 level = TW_GET32(h, dh_level), split = TW_GET32(h, dh_split);
 	u32 nb = (1u << level) + split, mask = (2u << level) - 1, i, n;
@@ -403,8 +401,8 @@ static int split_one(struct tw_fs *fs, struct tw_ictx *dir,
 	err = bucket_read(fs, dir, split, &a);
 	if (err)
 		return err;
-	err = tw_file_meta_new(fs, dir, TW_DIR_IDX_BASE + nb, TW_DIRX_MAGIC,
-			       nb, &b);
+	err = tw_file_meta_new(fs, dir, TW_DIR_IDX_BASE + nb, TW_DIRX_MAGIC, nb,
+			       &b);
 	if (err) {
 		tw_buf_release(a);
 		return err;
@@ -442,8 +440,8 @@ static int split_one(struct tw_fs *fs, struct tw_ictx *dir,
 }
 
 /* Make sure the bucket for @hash has a free slot. */
-static int bucket_room(struct tw_fs *fs, struct tw_ictx *dir,
-		       struct tw_buf *hb, struct tw_dir_header *h, u32 hash)
+static int bucket_room(struct tw_fs *fs, struct tw_ictx *dir, struct tw_buf *hb,
+		       struct tw_dir_header *h, u32 hash)
 {
 	u64 entries = TW_GET64(h, dh_entries);
 	u32 nbuckets, tries;
@@ -629,8 +627,8 @@ int tw_dir_find(struct tw_fs *fs, struct tw_ictx *dir, const char *name,
 }
 
 /* Turn a one-block directory into an indexed one. */
-static int build_index(struct tw_fs *fs, struct tw_ictx *dir,
-		       struct tw_buf *hb, struct tw_dir_header *h)
+static int build_index(struct tw_fs *fs, struct tw_ictx *dir, struct tw_buf *hb,
+		       struct tw_dir_header *h)
 {
 	struct tw_buf *xbuf, *db;
 	struct tw_dirx_block *xb;
@@ -655,9 +653,9 @@ static int build_index(struct tw_fs *fs, struct tw_ictx *dir,
 		struct tw_dirent *de = rec_at(tw_bdata(db), off);
 
 		if (de->d_ino) {
-			TW_SET32(xb, xb_ent[n].x_hash,
-				 tw_name_hash(fs, rec_name(de),
-					      de->d_name_len));
+			TW_SET32(
+				xb, xb_ent[n].x_hash,
+				tw_name_hash(fs, rec_name(de), de->d_name_len));
 			TW_SET32(xb, xb_ent[n].x_pos,
 				 tw_dir_pos8(TW_DIR_DATA_BASE, off));
 			n++;
@@ -677,8 +675,8 @@ static int build_index(struct tw_fs *fs, struct tw_ictx *dir,
 }
 
 /* Append a new entry block; returns its lblk. */
-static int add_block(struct tw_fs *fs, struct tw_ictx *dir,
-		     struct tw_buf *hb, struct tw_dir_header *h, u32 *lblkp)
+static int add_block(struct tw_fs *fs, struct tw_ictx *dir, struct tw_buf *hb,
+		     struct tw_dir_header *h, u32 *lblkp)
 {
 	u32 n = TW_GET32(h, dh_data_blocks), lblk = TW_DIR_DATA_BASE + n;
 	struct tw_buf *db;
@@ -701,8 +699,8 @@ static int add_block(struct tw_fs *fs, struct tw_ictx *dir,
 	return tw_idirty(fs, dir);
 }
 
-int tw_dir_add(struct tw_fs *fs, struct tw_ictx *dir, const char *name,
-	       u32 len, u64 ino, u32 dtype)
+int tw_dir_add(struct tw_fs *fs, struct tw_ictx *dir, const char *name, u32 len,
+	       u64 ino, u32 dtype)
 {
 	u32 need = TW_DIRENT_LEN(len), hash, lblk = 0, off = 0, largest;
 	struct tw_dir_header *h;
@@ -764,7 +762,8 @@ int tw_dir_add(struct tw_fs *fs, struct tw_ictx *dir, const char *name,
 			err = fsm_set(fs, dir, lblk - TW_DIR_DATA_BASE,
 				      largest);
 		if (!err)
-			err = bucket_add(fs, dir, h, hash, tw_dir_pos8(lblk, off));
+			err = bucket_add(fs, dir, h, hash,
+					 tw_dir_pos8(lblk, off));
 	}
 	tw_buf_release(db);
 	if (err)

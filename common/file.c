@@ -36,7 +36,8 @@ static bool atime_due(struct tw_fs *fs, struct tw_inode *di)
 		return false;
 	if (fs->mnt_flags & TW_MNT_STRICTATIME)
 		return true;
-	if (at <= (s64)TW_GET64(di, i_mtime) || at <= (s64)TW_GET64(di, i_ctime))
+	if (at <= (s64)TW_GET64(di, i_mtime) ||
+	    at <= (s64)TW_GET64(di, i_ctime))
 		return true;
 	now = tw_now();
 	return now - at >= 24ll * 3600 * 1000000000ll;

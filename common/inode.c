@@ -83,7 +83,8 @@ int tw_iget_free(struct tw_fs *fs, u64 ino, struct tw_ictx *ic)
 		 ino % TW_INODES_PER_BLOCK;
 	if (TW_GET16(ic->di, i_mode)) {
 		tw_iput(ic);
-		return tw_corrupt(fs, "inode free in the bitmap is in use", ino);
+		return tw_corrupt(fs, "inode free in the bitmap is in use",
+				  ino);
 	}
 	return 0;
 }
@@ -98,8 +99,8 @@ void tw_iput(struct tw_ictx *ic)
 
 int tw_idirty(struct tw_fs *fs, struct tw_ictx *ic)
 {
-	TW_SET32(ic->di, i_crc, tw_inode_csum(fs->csum_seed, (u32)ic->ino,
-					      ic->di));
+	TW_SET32(ic->di, i_crc,
+		 tw_inode_csum(fs->csum_seed, (u32)ic->ino, ic->di));
 	return tw_txn_dirty(fs, ic->buf);
 }
 
@@ -589,9 +590,8 @@ static int orphan_finish(struct tw_fs *fs, u32 slot, u64 ino)
 		return tw_inode_destroy(fs, ino);
 	}
 	size = TW_GET64(ic.di, i_size);
-	err = tw_truncate_blocks(fs, &ic,
-				 (u32)((size + TW_BLOCK_SIZE - 1) >>
-				       TW_BLOCK_SHIFT));
+	err = tw_truncate_blocks(
+		fs, &ic, (u32)((size + TW_BLOCK_SIZE - 1) >> TW_BLOCK_SHIFT));
 	if (!err)
 		err = tw_txn_begin(fs, TW_CR_INODE + 1);
 	if (!err) {
@@ -640,8 +640,8 @@ int tw_orphan_recover(struct tw_fs *fs)
 
 /* ---- metadata blocks of files (directories) ---- */
 
-int tw_file_meta_read(struct tw_fs *fs, struct tw_ictx *ic, u32 lblk,
-		      u32 magic, struct tw_buf **out)
+int tw_file_meta_read(struct tw_fs *fs, struct tw_ictx *ic, u32 lblk, u32 magic,
+		      struct tw_buf **out)
 {
 	u64 pblk;
 	int err;
@@ -654,8 +654,8 @@ int tw_file_meta_read(struct tw_fs *fs, struct tw_ictx *ic, u32 lblk,
 	return tw_meta_read(fs, pblk, magic, ic->ino, out);
 }
 
-int tw_file_meta_new(struct tw_fs *fs, struct tw_ictx *ic, u32 lblk,
-		     u32 magic, u32 aux, struct tw_buf **out)
+int tw_file_meta_new(struct tw_fs *fs, struct tw_ictx *ic, u32 lblk, u32 magic,
+		     u32 aux, struct tw_buf **out)
 {
 	u64 pblk;
 	bool is_new;

@@ -395,7 +395,8 @@ static int commit_locked(struct tw_fs *fs)
 fail:
 	if (desc)
 		tw_free(desc, TW_BLOCK_SIZE);
-	tw_err(fs, "journal commit %llu failed (%d): filesystem is now read-only",
+	tw_err(fs,
+	       "journal commit %llu failed (%d): filesystem is now read-only",
 	       (unsigned long long)j->seq, err);
 	j->error = err < 0 ? err : -EIO;
 	release_set(j);
@@ -556,9 +557,11 @@ static int apply_txn(struct tw_fs *fs, u32 pos, u32 len, bool in_memory)
 			struct tw_buf *src, *dst;
 
 			if (target >= fs->nblocks ||
-			    (target >= j->start && target < j->start + j->len)) {
+			    (target >= j->start &&
+			     target < j->start + j->len)) {
 				tw_buf_release(db);
-				return tw_corrupt(fs, "journal block target", target);
+				return tw_corrupt(fs, "journal block target",
+						  target);
 			}
 			err = tw_buf_read(fs->dev, jblock(j, pos), &src);
 			if (err)
@@ -612,8 +615,9 @@ static int replay(struct tw_fs *fs, u64 seq, u32 pos)
 	j->replayed = ntx;
 	if (!ntx)
 		return 0;
-	tw_log(fs->dev, TW_LOG_INFO, "journal: replayed %u transaction%s%s", ntx,
-	       ntx == 1 ? "" : "s", in_memory ? " in memory (read-only)" : "");
+	tw_log(fs->dev, TW_LOG_INFO, "journal: replayed %u transaction%s%s",
+	       ntx, ntx == 1 ? "" : "s",
+	       in_memory ? " in memory (read-only)" : "");
 	if (in_memory)
 		return 0;
 	err = tw_dev_writeback(fs->dev);

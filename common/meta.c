@@ -142,9 +142,9 @@ int tw_meta_read(struct tw_fs *fs, u64 blk, u32 magic, u64 owner,
 	if (blk < fs->data_start || blk >= fs->nblocks) {
 		if (!(blk >= fs->orphan_start &&
 		      blk < fs->orphan_start + fs->orphan_blocks) &&
-		    !(blk >= fs->bbitmap_start &&
-		      blk < fs->itable_start))
-			return tw_corrupt(fs, "block pointer out of range", blk);
+		    !(blk >= fs->bbitmap_start && blk < fs->itable_start))
+			return tw_corrupt(fs, "block pointer out of range",
+					  blk);
 	}
 	err = tw_buf_read(fs->dev, blk, &b);
 	if (err)

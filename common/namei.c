@@ -238,9 +238,9 @@ int tw_setattr(struct tw_fs *fs, u64 ino, const struct tw_setattr *sa,
 	if (!err && shrink) {
 		/* the blocks past the end go in as many transactions as they
 		 * need; the orphan slot covers a crash in between */
-		err = tw_truncate_blocks(
-			fs, &ic,
-			(u32)((sa->size + TW_BLOCK_SIZE - 1) >> TW_BLOCK_SHIFT));
+		err = tw_truncate_blocks(fs, &ic,
+					 (u32)((sa->size + TW_BLOCK_SIZE - 1) >>
+					       TW_BLOCK_SHIFT));
 		e2 = tw_txn_begin(fs, credits);
 		if (!e2) {
 			tw_ilock(fs, ino, true);
@@ -377,18 +377,16 @@ unlock:
 
 /* ENOSPC may only mean that blocks freed in the running transaction are
  * not reusable yet: commit once and try again, as ext4 does. */
-#define RETRY_NOSPC(fs, call)                                        \
-	({                                                           \
-		int __e = (call);                                    \
-		if (__e == -ENOSPC && (fs)->free_blocks &&           \
-		    !tw_commit(fs))                                  \
-			__e = (call);                                \
-		__e;                                                 \
+#define RETRY_NOSPC(fs, call)                                              \
+	({                                                                 \
+		int __e = (call);                                          \
+		if (__e == -ENOSPC && (fs)->free_blocks && !tw_commit(fs)) \
+			__e = (call);                                      \
+		__e;                                                       \
 	})
 
 int tw_mknod(struct tw_fs *fs, const struct tw_cred *cred, u64 dir,
-	     const char *name, u32 len, u32 mode, u32 rdev,
-	     struct tw_attr *out)
+	     const char *name, u32 len, u32 mode, u32 rdev, struct tw_attr *out)
 {
 	u32 type = mode & TW_S_IFMT;
 
@@ -400,8 +398,8 @@ int tw_mknod(struct tw_fs *fs, const struct tw_cred *cred, u64 dir,
 	      (type == TW_S_IFSOCK)))
 		return -EINVAL;
 	return RETRY_NOSPC(fs, do_create(fs, cred, dir, name, len,
-					 mode & (TW_S_IFMT | 07777), rdev,
-					 NULL, 0, out));
+					 mode & (TW_S_IFMT | 07777), rdev, NULL,
+					 0, out));
 }
 
 int tw_mkdir(struct tw_fs *fs, const struct tw_cred *cred, u64 dir,
@@ -420,9 +418,9 @@ int tw_symlink(struct tw_fs *fs, const struct tw_cred *cred, u64 dir,
 		return -ENOENT;
 	if (tlen > TW_SYML_MAX)
 		return -ENAMETOOLONG;
-	return RETRY_NOSPC(fs, do_create(fs, cred, dir, name, len,
-					 TW_S_IFLNK | 0777, 0, target, tlen,
-					 out));
+	return RETRY_NOSPC(fs,
+			   do_create(fs, cred, dir, name, len,
+				     TW_S_IFLNK | 0777, 0, target, tlen, out));
 }
 
 ssize_t tw_readlink(struct tw_fs *fs, u64 ino, char *buf, size_t size)
@@ -522,8 +520,8 @@ unlock:
 	return err;
 }
 
-int tw_link(struct tw_fs *fs, u64 ino, u64 newdir, const char *name,
-	    u32 len, struct tw_attr *out)
+int tw_link(struct tw_fs *fs, u64 ino, u64 newdir, const char *name, u32 len,
+	    struct tw_attr *out)
 {
 	return RETRY_NOSPC(fs, do_link(fs, ino, newdir, name, len, out));
 }
@@ -532,8 +530,8 @@ int tw_link(struct tw_fs *fs, u64 ino, u64 newdir, const char *name,
  * Lock @dir and the inode @name names in it; returns the child's number.
  * The name is resolved again after both locks are held.
  */
-static int lock_dir_child(struct tw_fs *fs, u64 dir, const char *name,
-			  u32 len, u64 *child)
+static int lock_dir_child(struct tw_fs *fs, u64 dir, const char *name, u32 len,
+			  u64 *child)
 {
 	u64 inos[2] = { dir, 0 }, again;
 	int err, tries;
@@ -640,8 +638,8 @@ unlock:
 	return err;
 }
 
-int tw_unlink(struct tw_fs *fs, u64 dir, const char *name, u32 len,
-	      u64 *ino, u32 *nlink)
+int tw_unlink(struct tw_fs *fs, u64 dir, const char *name, u32 len, u64 *ino,
+	      u32 *nlink)
 {
 	return do_remove(fs, dir, name, len, false, ino, nlink);
 }
@@ -709,8 +707,8 @@ static int is_ancestor(struct tw_fs *fs, u64 anc, u64 dir, bool *res)
 	return tw_corrupt(fs, "directory tree has a loop", dir);
 }
 
-#define CR_RENAME (TW_CR_DIRADD + TW_CR_DIRDEL + 4 * TW_CR_INODE + \
-		   TW_CR_ORPHAN + 4)
+#define CR_RENAME \
+	(TW_CR_DIRADD + TW_CR_DIRDEL + 4 * TW_CR_INODE + TW_CR_ORPHAN + 4)
 
 struct rn {
 	u64 od, nd, s, t; /* directories, source, target (0: none) */
@@ -723,9 +721,8 @@ static void add_nlink(struct tw_ictx *ic, int delta)
 	TW_SET32(ic->di, i_nlink, TW_GET32(ic->di, i_nlink) + (u32)delta);
 }
 
-static int rename_apply(struct tw_fs *fs, struct rn *r, const char *on,
-			u32 ol, const char *nn, u32 nl, u32 flags,
-			u32 *victim_nlink)
+static int rename_apply(struct tw_fs *fs, struct rn *r, const char *on, u32 ol,
+			const char *nn, u32 nl, u32 flags, u32 *victim_nlink)
 {
 	u32 smode = TW_GET16(r->ic_s.di, i_mode);
 	bool sdir = TW_S_ISDIR(smode), tdir = false;
@@ -807,8 +804,8 @@ static int rename_apply(struct tw_fs *fs, struct rn *r, const char *on,
 }
 
 /* With everything locked: look both names up again and check the rules. */
-static int rename_check(struct tw_fs *fs, struct rn *r, const char *on,
-			u32 ol, const char *nn, u32 nl, u32 flags)
+static int rename_check(struct tw_fs *fs, struct rn *r, const char *on, u32 ol,
+			const char *nn, u32 nl, u32 flags)
 {
 	u64 s, t = 0;
 	bool sdir, tdir, empty;
@@ -838,18 +835,18 @@ static int rename_check(struct tw_fs *fs, struct rn *r, const char *on,
 		return -EAGAIN; /* changed while unlocked: start over */
 	err = tw_iget(fs, s, &r->ic_s);
 	if (err)
-		return err == -ESTALE ? tw_corrupt(fs, "entry names a free inode",
-						   s) :
-					err;
+		return err == -ESTALE ?
+			       tw_corrupt(fs, "entry names a free inode", s) :
+			       err;
 	if (!t)
 		return (flags & TW_RENAME_EXCHANGE) ? -ENOENT : 0;
 	if (flags & TW_RENAME_NOREPLACE)
 		return -EEXIST;
 	err = tw_iget(fs, t, &r->ic_t);
 	if (err)
-		return err == -ESTALE ? tw_corrupt(fs, "entry names a free inode",
-						   t) :
-					err;
+		return err == -ESTALE ?
+			       tw_corrupt(fs, "entry names a free inode", t) :
+			       err;
 	if (flags & TW_RENAME_EXCHANGE)
 		return 0;
 	sdir = TW_S_ISDIR(TW_GET16(r->ic_s.di, i_mode));
@@ -878,8 +875,8 @@ static void rename_put(struct rn *r)
 		tw_iput(&r->ic_od);
 }
 
-static int do_rename(struct tw_fs *fs, u64 od, const char *on, u32 ol,
-		     u64 nd, const char *nn, u32 nl, u32 flags, u64 *victim,
+static int do_rename(struct tw_fs *fs, u64 od, const char *on, u32 ol, u64 nd,
+		     const char *nn, u32 nl, u32 flags, u64 *victim,
 		     u32 *victim_nlink)
 {
 	u64 dirs[2] = { od, nd };
@@ -929,8 +926,8 @@ static int do_rename(struct tw_fs *fs, u64 od, const char *on, u32 ol,
 			tw_ilock_many(fs, all, 4);
 			err = rename_check(fs, &r, on, ol, nn, nl, flags);
 			if (!err)
-				err = rename_apply(fs, &r, on, ol, nn, nl, flags,
-						   &vn);
+				err = rename_apply(fs, &r, on, ol, nn, nl,
+						   flags, &vn);
 			rename_put(&r);
 			tw_iunlock_many(fs, all, 4);
 			tw_txn_end(fs, CR_RENAME);

@@ -24,9 +24,10 @@ struct geometry {
 
 static void layout(struct geometry *g)
 {
-	g->bbitmap_blocks = (u32)((g->blocks + TW_BMAP_BITS - 1) / TW_BMAP_BITS);
-	g->ibitmap_blocks = (u32)(((u64)g->inodes + TW_BMAP_BITS - 1) /
-				  TW_BMAP_BITS);
+	g->bbitmap_blocks =
+		(u32)((g->blocks + TW_BMAP_BITS - 1) / TW_BMAP_BITS);
+	g->ibitmap_blocks =
+		(u32)(((u64)g->inodes + TW_BMAP_BITS - 1) / TW_BMAP_BITS);
 	g->itable_blocks = g->inodes / TW_INODES_PER_BLOCK;
 	g->journal_start = 1;
 	g->orphan_start = g->journal_start + g->journal;
@@ -460,8 +461,8 @@ int tw_mkfs(struct tw_dev *dev, const struct tw_mkfs_opts *o)
 	/* empty orphan table */
 	for (i = 0; !err && i < g.orphan; i++) {
 		memset(buf, 0, TW_BLOCK_SIZE);
-		tw_block_seal(seed, buf, TW_ORPHAN_MAGIC, g.orphan_start + i,
-			      0, 0);
+		tw_block_seal(seed, buf, TW_ORPHAN_MAGIC, g.orphan_start + i, 0,
+			      0);
 		err = put_block(dev, g.orphan_start + i, buf);
 	}
 

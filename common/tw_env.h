@@ -54,10 +54,10 @@ typedef int8_t s8;
 typedef int16_t s16;
 typedef int32_t s32;
 typedef int64_t s64;
-_Static_assert(_Generic((u64)0, __UINT64_TYPE__: 1, default: 0) &&
-		       _Generic((s64)0, __INT64_TYPE__: 1, default: 0) &&
-		       _Generic((size_t)0, __SIZE_TYPE__: 1, default: 0) &&
-		       _Generic((ssize_t)0, __PTRDIFF_TYPE__: 1, default: 0),
+_Static_assert(_Generic((u64)0, __UINT64_TYPE__ : 1, default : 0) &&
+		       _Generic((s64)0, __INT64_TYPE__ : 1, default : 0) &&
+		       _Generic((size_t)0, __SIZE_TYPE__ : 1, default : 0) &&
+		       _Generic((ssize_t)0, __PTRDIFF_TYPE__ : 1, default : 0),
 	       "hosted types differ from the freestanding core's");
 #ifndef likely
 #define likely(x) __builtin_expect(!!(x), 1)
@@ -280,8 +280,7 @@ s64 tw_now(void);
  * tw_log() - print a message about device @dev (may be NULL).  printf
  * format, without a trailing newline.
  */
-__printf(3, 4) void tw_log(struct tw_dev *dev, int level, const char *fmt,
-			   ...);
+__printf(3, 4) void tw_log(struct tw_dev *dev, int level, const char *fmt, ...);
 
 /**
  * tw_assert_fail() - a core invariant does not hold.  This is a bug in the
@@ -290,10 +289,10 @@ __printf(3, 4) void tw_log(struct tw_dev *dev, int level, const char *fmt,
  */
 void tw_assert_fail(const char *expr, const char *file, int line);
 
-#define tw_assert(e)                                              \
-	do {                                                      \
-		if (unlikely(!(e)))                               \
-			tw_assert_fail(#e, __FILE__, __LINE__);   \
+#define tw_assert(e)                                            \
+	do {                                                    \
+		if (unlikely(!(e)))                             \
+			tw_assert_fail(#e, __FILE__, __LINE__); \
 	} while (0)
 
 /* ------------------------------------------------------------------------ */

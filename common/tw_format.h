@@ -114,7 +114,6 @@ struct tw_blk_hdr {
 };
 _Static_assert(sizeof(struct tw_blk_hdr) == 32, "tw_blk_hdr size");
 
-
 /* ------------------------------------------------------------------------ */
 /* Orphan table: inodes with no links that are still open somewhere, and    */
 /* inodes whose truncation is under way.  Mount finishes their work.        */

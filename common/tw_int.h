@@ -117,7 +117,8 @@ struct tw_fs {
 
 static inline u32 tw_ilock_idx(u64 ino)
 {
-	return (u32)((ino * 0x9e3779b97f4a7c15ull) >> 54) & (TW_ILOCK_STRIPES - 1);
+	return (u32)((ino * 0x9e3779b97f4a7c15ull) >> 54) &
+	       (TW_ILOCK_STRIPES - 1);
 }
 
 static inline void *tw_bdata(struct tw_buf *b)
@@ -125,10 +126,8 @@ static inline void *tw_bdata(struct tw_buf *b)
 	return tw_buf_data(b);
 }
 
-#define tw_err(fs, fmt, ...) \
-	tw_log((fs)->dev, TW_LOG_ERR, fmt, ##__VA_ARGS__)
-#define tw_warn(fs, fmt, ...) \
-	tw_log((fs)->dev, TW_LOG_WARN, fmt, ##__VA_ARGS__)
+#define tw_err(fs, fmt, ...) tw_log((fs)->dev, TW_LOG_ERR, fmt, ##__VA_ARGS__)
+#define tw_warn(fs, fmt, ...) tw_log((fs)->dev, TW_LOG_WARN, fmt, ##__VA_ARGS__)
 
 /* Report corruption: logs, flags the superblock state, returns -EUCLEAN. */
 int tw_corrupt(struct tw_fs *fs, const char *what, u64 where);
@@ -216,11 +215,11 @@ int tw_orphan_recover(struct tw_fs *fs);
 int tw_inode_destroy(struct tw_fs *fs, u64 ino);
 
 /* Read a metadata block of a file at logical block @lblk (must exist). */
-int tw_file_meta_read(struct tw_fs *fs, struct tw_ictx *ic, u32 lblk,
-		      u32 magic, struct tw_buf **out);
+int tw_file_meta_read(struct tw_fs *fs, struct tw_ictx *ic, u32 lblk, u32 magic,
+		      struct tw_buf **out);
 /* Allocate logical block @lblk of @ic as a fresh metadata block. */
-int tw_file_meta_new(struct tw_fs *fs, struct tw_ictx *ic, u32 lblk,
-		     u32 magic, u32 aux, struct tw_buf **out);
+int tw_file_meta_new(struct tw_fs *fs, struct tw_ictx *ic, u32 lblk, u32 magic,
+		     u32 aux, struct tw_buf **out);
 
 /* ---- directories (dir.c) ---- */
 /* Check the entry record at @off of an entry block: its rec_len or 0. */
@@ -233,8 +232,8 @@ u32 tw_name_hash(struct tw_fs *fs, const char *name, u32 len);
 int tw_dir_init(struct tw_fs *fs, struct tw_ictx *dir, u64 parent);
 int tw_dir_find(struct tw_fs *fs, struct tw_ictx *dir, const char *name,
 		u32 len, u64 *ino, u32 *dtype);
-int tw_dir_add(struct tw_fs *fs, struct tw_ictx *dir, const char *name,
-	       u32 len, u64 ino, u32 dtype);
+int tw_dir_add(struct tw_fs *fs, struct tw_ictx *dir, const char *name, u32 len,
+	       u64 ino, u32 dtype);
 int tw_dir_remove(struct tw_fs *fs, struct tw_ictx *dir, const char *name,
 		  u32 len);
 int tw_dir_retarget(struct tw_fs *fs, struct tw_ictx *dir, const char *name,

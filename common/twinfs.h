@@ -39,9 +39,9 @@ struct tw_fs;
 #define TW_S_ISUID 04000
 #define TW_S_ISGID 02000
 #define TW_S_ISVTX 01000
-#define TW_S_ISDIR(m) (((m) & TW_S_IFMT) == TW_S_IFDIR)
-#define TW_S_ISREG(m) (((m) & TW_S_IFMT) == TW_S_IFREG)
-#define TW_S_ISLNK(m) (((m) & TW_S_IFMT) == TW_S_IFLNK)
+#define TW_S_ISDIR(m) (((m)&TW_S_IFMT) == TW_S_IFDIR)
+#define TW_S_ISREG(m) (((m)&TW_S_IFMT) == TW_S_IFREG)
+#define TW_S_ISLNK(m) (((m)&TW_S_IFMT) == TW_S_IFLNK)
 
 #define TW_LINK_MAX 65000u
 
@@ -76,7 +76,8 @@ struct tw_attr {
 #define TW_SET_ATIME 0x10u
 #define TW_SET_MTIME 0x20u
 #define TW_SET_CTIME 0x40u /* explicit ctime; otherwise ctime = now */
-#define TW_SET_KEEP_TAIL 0x80u /* with SIZE: the home zeroes the stale
+#define TW_SET_KEEP_TAIL \
+	0x80u /* with SIZE: the home zeroes the stale
 				* tail of the old last block itself (its
 				* page cache) when the file grows */
 
@@ -105,7 +106,8 @@ struct tw_statfs {
 #define TW_MNT_RDONLY 0x1u
 #define TW_MNT_NOATIME 0x2u /* never update atime on read */
 #define TW_MNT_STRICTATIME 0x4u /* always; default is relatime */
-#define TW_MNT_FSCK 0x8u /* for fsck.twinfs: replay the journal but skip
+#define TW_MNT_FSCK \
+	0x8u /* for fsck.twinfs: replay the journal but skip
 			  * free counting, the root check and orphans */
 
 struct tw_mount_opts {
@@ -180,16 +182,16 @@ int tw_mkdir(struct tw_fs *fs, const struct tw_cred *cred, u64 dir,
 int tw_symlink(struct tw_fs *fs, const struct tw_cred *cred, u64 dir,
 	       const char *name, u32 len, const char *target, u32 tlen,
 	       struct tw_attr *out);
-int tw_link(struct tw_fs *fs, u64 ino, u64 newdir, const char *name,
-	    u32 len, struct tw_attr *out);
+int tw_link(struct tw_fs *fs, u64 ino, u64 newdir, const char *name, u32 len,
+	    struct tw_attr *out);
 
 /**
  * tw_unlink() - remove a non-directory's name.  *@ino and *@nlink (either
  * may be NULL) receive the inode and its remaining link count; at 0 the
  * inode is on the orphan list until tw_evict().
  */
-int tw_unlink(struct tw_fs *fs, u64 dir, const char *name, u32 len,
-	      u64 *ino, u32 *nlink);
+int tw_unlink(struct tw_fs *fs, u64 dir, const char *name, u32 len, u64 *ino,
+	      u32 *nlink);
 /** tw_rmdir() - remove an empty directory; same outputs as tw_unlink(). */
 int tw_rmdir(struct tw_fs *fs, u64 dir, const char *name, u32 len, u64 *ino,
 	     u32 *nlink);
@@ -291,8 +293,8 @@ int tw_fsync(struct tw_fs *fs, u64 ino, bool datasync);
 
 ssize_t tw_getxattr(struct tw_fs *fs, u64 ino, const char *name, void *buf,
 		    size_t size);
-int tw_setxattr(struct tw_fs *fs, u64 ino, const char *name,
-		const void *value, size_t size, u32 flags);
+int tw_setxattr(struct tw_fs *fs, u64 ino, const char *name, const void *value,
+		size_t size, u32 flags);
 /** tw_listxattr() - NUL-separated names; with @size 0 returns the length. */
 ssize_t tw_listxattr(struct tw_fs *fs, u64 ino, char *buf, size_t size);
 int tw_removexattr(struct tw_fs *fs, u64 ino, const char *name);

@@ -48,8 +48,7 @@ static int parse(const char *full, u8 *ns, const char **name, u32 *len)
 	return -EOPNOTSUPP;
 }
 
-static inline struct tw_xattr_entry *ent_at(struct tw_xattr_header *xh,
-					    u32 off)
+static inline struct tw_xattr_entry *ent_at(struct tw_xattr_header *xh, u32 off)
 {
 	return (struct tw_xattr_entry *)((u8 *)(xh + 1) + off);
 }
@@ -69,8 +68,8 @@ static u32 ent_len(struct tw_xattr_header *xh, u32 off, u32 used)
 	return l;
 }
 
-static int xblock_read(struct tw_fs *fs, struct tw_ictx *ic,
-		       struct tw_buf **b, struct tw_xattr_header **xh)
+static int xblock_read(struct tw_fs *fs, struct tw_ictx *ic, struct tw_buf **b,
+		       struct tw_xattr_header **xh)
 {
 	u64 blk = TW_GET64(ic->di, i_xattr);
 	int err;
@@ -333,8 +332,8 @@ unlock:
 	return err;
 }
 
-int tw_setxattr(struct tw_fs *fs, u64 ino, const char *name,
-		const void *value, size_t size, u32 flags)
+int tw_setxattr(struct tw_fs *fs, u64 ino, const char *name, const void *value,
+		size_t size, u32 flags)
 {
 	int err = do_set(fs, ino, name, value, size, flags, false);
 

@@ -109,8 +109,9 @@ static const struct kernel_param_ops fault_ops = {
 	.get = fault_get,
 };
 module_param_cb(fault, &fault_ops, NULL, 0644);
-MODULE_PARM_DESC(fault,
-		 "fault injection: POINT:N:eio|hang|oops[,...] (points: write, commit, commit-block, alloc_block)");
+MODULE_PARM_DESC(
+	fault,
+	"fault injection: POINT:N:eio|hang|oops[,...] (points: write, commit, commit-block, alloc_block)");
 
 int tw_fault_point(struct tw_dev *dev, const char *where)
 {
@@ -194,5 +195,6 @@ module_exit(twinfs_core_exit);
 
 MODULE_LICENSE("GPL");
 MODULE_AUTHOR("The twinfs authors");
-MODULE_DESCRIPTION("twinfs core: the filesystem logic shared by the kernel module and the FUSE daemon");
+MODULE_DESCRIPTION(
+	"twinfs core: the filesystem logic shared by the kernel module and the FUSE daemon");
 MODULE_VERSION("0.1.0");

@@ -35,8 +35,8 @@ static int get_block_h(struct inode *inode, sector_t iblock,
 
 	if (iblock > TW_MAX_LBLK)
 		return -EFBIG;
-	err = tw_bmap_h(TW_FS(inode), inode->i_ino, (u32)iblock, create,
-			&pblk, &is_new);
+	err = tw_bmap_h(TW_FS(inode), inode->i_ino, (u32)iblock, create, &pblk,
+			&is_new);
 	if (err)
 		return err;
 	if (pblk) {
@@ -85,8 +85,10 @@ int twinfs_get_block(struct inode *inode, sector_t iblock,
 	/* a dirty page over a hole: write_begin/page_mkwrite should have
 	 * allocated it; refuse rather than allocate outside a handle */
 	if (create) {
-		WARN_ONCE(1, "twinfs: writeback of inode %lu block %llu has no block\n",
-			  inode->i_ino, (unsigned long long)iblock);
+		WARN_ONCE(
+			1,
+			"twinfs: writeback of inode %lu block %llu has no block\n",
+			inode->i_ino, (unsigned long long)iblock);
 		return -EIO;
 	}
 	return 0;

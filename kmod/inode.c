@@ -201,8 +201,8 @@ static int twinfs_link(struct dentry *old, struct inode *dir,
 	struct tw_attr a;
 	int err;
 
-	err = tw_link(TW_FS(dir), inode->i_ino, dir->i_ino,
-		      dentry->d_name.name, dentry->d_name.len, &a);
+	err = tw_link(TW_FS(dir), inode->i_ino, dir->i_ino, dentry->d_name.name,
+		      dentry->d_name.len, &a);
 	if (err)
 		return err;
 	twinfs_fill_inode(inode, &a, false);
@@ -258,10 +258,10 @@ static int twinfs_rename(TW_IDMAP_T *idmap, struct inode *old_dir,
 		tflags |= TW_RENAME_NOREPLACE;
 	if (flags & RENAME_EXCHANGE)
 		tflags |= TW_RENAME_EXCHANGE;
-	err = tw_rename(TW_FS(old_dir), old_dir->i_ino,
-			old_dentry->d_name.name, old_dentry->d_name.len,
-			new_dir->i_ino, new_dentry->d_name.name,
-			new_dentry->d_name.len, tflags, &vino, &vnlink);
+	err = tw_rename(TW_FS(old_dir), old_dir->i_ino, old_dentry->d_name.name,
+			old_dentry->d_name.len, new_dir->i_ino,
+			new_dentry->d_name.name, new_dentry->d_name.len, tflags,
+			&vino, &vnlink);
 	if (err)
 		return err;
 	refresh(d_inode(old_dentry));
@@ -382,8 +382,7 @@ static int twinfs_update_time(TW_UPDATE_TIME_ARGS)
 	return tw_setattr(TW_FS(inode), inode->i_ino, &sa, NULL);
 }
 
-static const char *twinfs_get_link(struct dentry *dentry,
-				   struct inode *inode,
+static const char *twinfs_get_link(struct dentry *dentry, struct inode *inode,
 				   struct delayed_call *done)
 {
 	char *buf;
@@ -459,8 +458,8 @@ static int twinfs_xattr_set(const struct xattr_handler *handler,
 	if (!value)
 		err = tw_removexattr(TW_FS(inode), inode->i_ino, full);
 	else
-		err = tw_setxattr(TW_FS(inode), inode->i_ino, full, value,
-				  size, flags);
+		err = tw_setxattr(TW_FS(inode), inode->i_ino, full, value, size,
+				  flags);
 	if (!err)
 		refresh(inode);
 	return err;

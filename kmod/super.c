@@ -70,9 +70,8 @@ static void twinfs_evict_inode(struct inode *inode)
 
 static void commit_worker(struct work_struct *w)
 {
-	struct twinfs_sb_info *sbi =
-		container_of(to_delayed_work(w), struct twinfs_sb_info,
-			     commit_work);
+	struct twinfs_sb_info *sbi = container_of(
+		to_delayed_work(w), struct twinfs_sb_info, commit_work);
 
 	tw_commit_if_old(sbi->fs, (s64)sbi->commit_sec * NSEC_PER_SEC);
 	tw_kenv_flush_iputs();
@@ -161,8 +160,7 @@ struct twinfs_ctx {
 enum { OPT_COMMIT };
 
 static const struct fs_parameter_spec twinfs_params[] = {
-	fsparam_u32("commit", OPT_COMMIT),
-	{}
+	fsparam_u32("commit", OPT_COMMIT), {}
 };
 
 static int twinfs_parse_param(struct fs_context *fc, struct fs_parameter *param)
@@ -209,10 +207,11 @@ static int twinfs_fill_super(struct super_block *sb, struct fs_context *fc)
 		       bdev_nr_bytes(tw_sb_bdev(sb)) >> TW_BLOCK_SHIFT, &mo,
 		       &sbi->fs);
 	if (err) {
-		errorfc(fc, "cannot mount: %s", err == -EUCLEAN ?
-			"the image is corrupted (see the kernel log)" :
+		errorfc(fc, "cannot mount: %s",
+			err == -EUCLEAN ?
+				"the image is corrupted (see the kernel log)" :
 			err == -EBADMSG ? "a checksum does not match" :
-			"I/O or memory error");
+					  "I/O or memory error");
 		goto fail;
 	}
 	tsb = tw_fs_super(sbi->fs);
@@ -260,7 +259,8 @@ static int twinfs_reconfigure(struct fs_context *fc)
 
 	/* the core mounts read-write or read-only for good */
 	if ((fc->sb_flags ^ sb->s_flags) & SB_RDONLY)
-		return invalfc(fc, "cannot change ro/rw on remount; unmount first");
+		return invalfc(fc,
+			       "cannot change ro/rw on remount; unmount first");
 	TW_SB(sb)->commit_sec = ctx->commit_sec;
 	sync_filesystem(sb);
 	return 0;
@@ -337,5 +337,6 @@ module_exit(twinfs_exit);
 
 MODULE_LICENSE("GPL");
 MODULE_AUTHOR("The twinfs authors");
-MODULE_DESCRIPTION("twinfs: a journaled POSIX filesystem whose core also runs as a FUSE daemon");
+MODULE_DESCRIPTION(
+	"twinfs: a journaled POSIX filesystem whose core also runs as a FUSE daemon");
 MODULE_VERSION("0.1.0");

@@ -53,8 +53,8 @@
 #define TW_UPDATE_TIME_ARGS struct inode *inode, int flags
 #define TW_UPDATE_TIME_TS(inode) inode_get_ctime(inode)
 #else
-#define TW_UPDATE_TIME_ARGS struct inode *inode, struct timespec64 *tsp, \
-	int flags
+#define TW_UPDATE_TIME_ARGS \
+	struct inode *inode, struct timespec64 *tsp, int flags
 #define TW_UPDATE_TIME_TS(inode) (*tsp)
 #endif
 

@@ -179,8 +179,8 @@ static int cmd_stat(const char *path)
 		err = tw_getattr(fs, ino, &a);
 	if (err)
 		return err;
-	printf("  File: %s\n  Inode: %llu  Type: %s  Mode: %s (%04o)\n",
-	       path, (unsigned long long)a.ino, tu_mode_type(a.mode),
+	printf("  File: %s\n  Inode: %llu  Type: %s  Mode: %s (%04o)\n", path,
+	       (unsigned long long)a.ino, tu_mode_type(a.mode),
 	       tu_fmt_mode(a.mode, mode), a.mode & 07777);
 	printf("  Size: %llu  Blocks: %llu  Links: %u  Uid: %u  Gid: %u\n",
 	       (unsigned long long)a.size, (unsigned long long)a.blocks,
@@ -213,12 +213,12 @@ static int run(int argc, char **argv)
 	u64 ino, dir, dir2;
 	int err;
 
-#define NEED(n)                             \
-	do {                                \
-		if (argc != (n) + 1) {      \
-			usage();            \
-			return -EINVAL;     \
-		}                           \
+#define NEED(n)                         \
+	do {                            \
+		if (argc != (n) + 1) {  \
+			usage();        \
+			return -EINVAL; \
+		}                       \
 	} while (0)
 
 	if (!strcmp(cmd, "ls")) {
@@ -267,8 +267,8 @@ static int run(int argc, char **argv)
 		if (!err)
 			err = resolve(argv[2], &dir2, true, &name2, &len2);
 		if (!err)
-			err = tw_rename(fs, dir, name, len, dir2, name2, len2, 0,
-					&ino, &vn);
+			err = tw_rename(fs, dir, name, len, dir2, name2, len2,
+					0, &ino, &vn);
 		if (!err && ino && !vn)
 			err = tw_evict(fs, ino);
 		return err;

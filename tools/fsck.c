@@ -109,8 +109,7 @@ static void note(struct ctx *c, const char *fmt, ...)
 	va_end(ap);
 }
 
-static void log_hook(void *ctx, struct tw_dev *dev, int level,
-		     const char *msg)
+static void log_hook(void *ctx, struct tw_dev *dev, int level, const char *msg)
 {
 	struct ctx *c = ctx;
 
@@ -132,7 +131,7 @@ static void claim(struct ctx *c, u64 blk)
 
 static void unclaim(struct ctx *c, u64 blk)
 {
-	c->claimed[blk >> 3] &= (u8)~(1u << (blk & 7));
+	c->claimed[blk >> 3] &= (u8) ~(1u << (blk & 7));
 }
 
 /*
@@ -234,7 +233,8 @@ static bool walk_ptr(struct walk *w, tw_le64 *slot, int level)
 	ib = tw_bdata(b);
 	if (!r || TW_GET32(ib, ib_hdr.h_aux) != (u32)level) {
 		tw_buf_release(b);
-		if (problem(c, false, "inode %llu: indirect block %llu damaged; clear",
+		if (problem(c, false,
+			    "inode %llu: indirect block %llu damaged; clear",
 			    (unsigned long long)w->ino,
 			    (unsigned long long)blk)) {
 			*slot = 0;
@@ -306,10 +306,9 @@ static int pass_inodes(struct ctx *c)
 		u32 mode;
 		int r;
 
-		err = tw_buf_read(c->dev,
-				  c->fs->itable_start +
-					  ino / TW_INODES_PER_BLOCK,
-				  &b);
+		err = tw_buf_read(
+			c->dev, c->fs->itable_start + ino / TW_INODES_PER_BLOCK,
+			&b);
 		if (err)
 			return err;
 		di = (struct tw_inode *)tw_bdata(b) + ino % TW_INODES_PER_BLOCK;
@@ -455,8 +454,8 @@ static int push(struct dirscan *ds, u32 hash, u32 pos8)
 }
 
 /* Name of the entry at pos8 (for duplicate checks). */
-static int entry_name(struct ctx *c, struct tw_ictx *dir, u32 pos8,
-		      char *name, u32 *len)
+static int entry_name(struct ctx *c, struct tw_ictx *dir, u32 pos8, char *name,
+		      u32 *len)
 {
 	struct tw_buf *b;
 	struct tw_dirent *de;
@@ -494,8 +493,8 @@ static int drop_entry(struct ctx *c, struct tw_ictx *dir, u32 pos8)
 }
 
 /* Rewrite the hash buckets and free-space map from the entry blocks. */
-static int rebuild_index(struct ctx *c, struct tw_ictx *dir,
-			 struct tw_buf *hb, struct dirscan *ds)
+static int rebuild_index(struct ctx *c, struct tw_ictx *dir, struct tw_buf *hb,
+			 struct dirscan *ds)
 {
 	struct tw_dir_header *h = tw_bdata(hb);
 	u32 nb = (1u << TW_GET32(h, dh_level)) + TW_GET32(h, dh_split);
@@ -551,8 +550,8 @@ static int rebuild_index(struct ctx *c, struct tw_ictx *dir,
 		while (off < TW_BLOCK_SIZE) {
 			struct tw_dirent *de =
 				(void *)((u8 *)tw_bdata(db) + off);
-			u32 used = de->d_ino ? TW_DIRENT_LEN(de->d_name_len) :
-					       0;
+			u32 used =
+				de->d_ino ? TW_DIRENT_LEN(de->d_name_len) : 0;
 
 			rl = tw_dirent_check(tw_bdata(db), off);
 			if (!rl)
@@ -649,8 +648,8 @@ static int index_ok(struct ctx *c, struct tw_ictx *dir, struct tw_buf *hb,
 		while (off < TW_BLOCK_SIZE) {
 			struct tw_dirent *de =
 				(void *)((u8 *)tw_bdata(db) + off);
-			u32 used = de->d_ino ? TW_DIRENT_LEN(de->d_name_len) :
-					       0;
+			u32 used =
+				de->d_ino ? TW_DIRENT_LEN(de->d_name_len) : 0;
 
 			rl = tw_dirent_check(tw_bdata(db), off);
 			if (!rl)
@@ -672,8 +671,8 @@ static int index_ok(struct ctx *c, struct tw_ictx *dir, struct tw_buf *hb,
 			err = r;
 			break;
 		}
-		v = ((u8 *)tw_bdata(fb))[sizeof(struct tw_blk_hdr) +
-					 i % TW_DIRF_BYTES];
+		v = ((u8 *)tw_bdata(
+			fb))[sizeof(struct tw_blk_hdr) + i % TW_DIRF_BYTES];
 		best >>= 3;
 		if (!r || v != (best > 255 ? 255 : best))
 			*ok = false;
@@ -797,8 +796,7 @@ static int check_dir(struct ctx *c, u64 ino)
 				continue;
 			}
 			if (!name_ok(name, de->d_name_len) ||
-			    child >= c->ninodes ||
-			    c->ii[child].state != I_OK ||
+			    child >= c->ninodes || c->ii[child].state != I_OK ||
 			    (child == TW_ROOT_INO) ||
 			    (c->ii[child].isdir && c->ii[child].dparent)) {
 				const char *why =
@@ -918,9 +916,10 @@ static int check_dir(struct ctx *c, u64 ino)
 		err = index_ok(c, &dir, hb, &ds, &ok);
 		if (err)
 			goto out;
-		if (!ok && problem(c, true,
-				   "directory %llu: hash index inconsistent; rebuild",
-				   (unsigned long long)ino)) {
+		if (!ok &&
+		    problem(c, true,
+			    "directory %llu: hash index inconsistent; rebuild",
+			    (unsigned long long)ino)) {
 			err = rebuild_index(c, &dir, hb, &ds);
 			if (err) {
 				fprintf(c->out,
@@ -1020,10 +1019,11 @@ static int pass_links(struct ctx *c)
 				struct tw_buf *b;
 				struct tw_inode *di;
 
-				err = tw_buf_read(c->dev,
-						  c->fs->itable_start +
-							  ino / TW_INODES_PER_BLOCK,
-						  &b);
+				err = tw_buf_read(
+					c->dev,
+					c->fs->itable_start +
+						ino / TW_INODES_PER_BLOCK,
+					&b);
 				if (err)
 					return err;
 				di = (struct tw_inode *)tw_bdata(b) +
@@ -1036,8 +1036,10 @@ static int pass_links(struct ctx *c)
 		if (ii->state != I_OK || !ii->isdir)
 			continue;
 		if (ii->dparent && !reaches_root(c, ino)) {
-			unfixable(c, "directory %llu: in a loop of directories not reachable from the root",
-				  (unsigned long long)ino);
+			unfixable(
+				c,
+				"directory %llu: in a loop of directories not reachable from the root",
+				(unsigned long long)ino);
 			continue;
 		}
 		if (!ii->dparent)
@@ -1046,9 +1048,10 @@ static int pass_links(struct ctx *c)
 		if (err)
 			return err;
 		if (parent != ii->dparent &&
-		    problem(c, true, "directory %llu: '..' is %llu, should be %u",
-			    (unsigned long long)ino,
-			    (unsigned long long)parent, ii->dparent)) {
+		    problem(c, true,
+			    "directory %llu: '..' is %llu, should be %u",
+			    (unsigned long long)ino, (unsigned long long)parent,
+			    ii->dparent)) {
 			TW_SET32((struct tw_dir_header *)tw_bdata(hb),
 				 dh_parent, ii->dparent);
 			reseal(c, hb);
@@ -1066,10 +1069,9 @@ static int pass_links(struct ctx *c)
 
 		if (ii->state != I_OK)
 			continue;
-		err = tw_buf_read(c->dev,
-				  c->fs->itable_start +
-					  ino / TW_INODES_PER_BLOCK,
-				  &b);
+		err = tw_buf_read(
+			c->dev, c->fs->itable_start + ino / TW_INODES_PER_BLOCK,
+			&b);
 		if (err)
 			return err;
 		di = (struct tw_inode *)tw_bdata(b) + ino % TW_INODES_PER_BLOCK;
@@ -1140,7 +1142,8 @@ static int pass_orphans(struct ctx *c)
 			return r;
 		ob = tw_bdata(b);
 		if (!r) {
-			if (problem(c, true, "orphan table block %u damaged; clear",
+			if (problem(c, true,
+				    "orphan table block %u damaged; clear",
 				    bi)) {
 				memset(ob, 0, TW_BLOCK_SIZE);
 				TW_SET32(ob, ob_hdr.h_magic, TW_ORPHAN_MAGIC);
@@ -1165,7 +1168,8 @@ static int pass_orphans(struct ctx *c)
 				tw_iput(&ic);
 			}
 			if (!good &&
-			    problem(c, true, "orphan slot %u names inode %llu wrongly; clear",
+			    problem(c, true,
+				    "orphan slot %u names inode %llu wrongly; clear",
 				    slot - 1, (unsigned long long)ino)) {
 				ob->ob_ino[i] = 0;
 				changed = true;
@@ -1183,9 +1187,8 @@ static int pass_orphans(struct ctx *c)
 
 		if (c->ii[i].state != I_OK)
 			continue;
-		err = tw_buf_read(c->dev,
-				  fs->itable_start + i / TW_INODES_PER_BLOCK,
-				  &b);
+		err = tw_buf_read(
+			c->dev, fs->itable_start + i / TW_INODES_PER_BLOCK, &b);
 		if (err)
 			return err;
 		di = (struct tw_inode *)tw_bdata(b) + i % TW_INODES_PER_BLOCK;
@@ -1201,13 +1204,13 @@ static int pass_orphans(struct ctx *c)
 				tw_buf_release(b);
 				return r;
 			}
-			good = r && TW_GET32((struct tw_orphan_block *)
-						     tw_bdata(ob),
-					     ob_ino[s % TW_ORPHAN_SLOTS]) == i;
+			good = r &&
+			       TW_GET32((struct tw_orphan_block *)tw_bdata(ob),
+					ob_ino[s % TW_ORPHAN_SLOTS]) == i;
 			tw_buf_release(ob);
 			if (!good &&
-			    problem(c, true, "inode %u: stale orphan slot; clear",
-				    i)) {
+			    problem(c, true,
+				    "inode %u: stale orphan slot; clear", i)) {
 				di->i_orphan_slot = 0;
 				inode_write(c, b, di, i);
 			}
@@ -1219,8 +1222,8 @@ static int pass_orphans(struct ctx *c)
 
 /* ---- pass 7: bitmaps ---- */
 
-static int check_bitmap(struct ctx *c, const char *what, u64 start,
-			u32 nblocks, u64 nbits, bool (*used)(struct ctx *, u64),
+static int check_bitmap(struct ctx *c, const char *what, u64 start, u32 nblocks,
+			u64 nbits, bool (*used)(struct ctx *, u64),
 			u64 *free_out)
 {
 	u64 plus = 0, minus = 0, nfree = 0;
@@ -1260,7 +1263,7 @@ static int check_bitmap(struct ctx *c, const char *what, u64 start,
 							(u8)(1u << (bit & 7));
 					else
 						map[bit >> 3] &=
-							(u8)~(1u << (bit & 7));
+							(u8) ~(1u << (bit & 7));
 				}
 			}
 			if (round == 1 && fix) {
@@ -1281,10 +1284,11 @@ static int check_bitmap(struct ctx *c, const char *what, u64 start,
 				return 0;
 			if (!asked) {
 				asked = true;
-				fix = problem(c, true,
-					      "%s bitmap differs: %llu marked free in use, %llu marked used free; rewrite",
-					      what, (unsigned long long)plus,
-					      (unsigned long long)minus);
+				fix = problem(
+					c, true,
+					"%s bitmap differs: %llu marked free in use, %llu marked used free; rewrite",
+					what, (unsigned long long)plus,
+					(unsigned long long)minus);
 			}
 			if (!fix)
 				return 0;
@@ -1320,7 +1324,8 @@ static int pass_bitmaps(struct ctx *c)
 		return err;
 	if ((TW_GET64(fs->sb, s_free_blocks) != fb ||
 	     TW_GET32(fs->sb, s_free_inodes) != fi) &&
-	    problem(c, true, "free counts in the superblock are %llu/%u, counted %llu/%llu",
+	    problem(c, true,
+		    "free counts in the superblock are %llu/%u, counted %llu/%llu",
 		    (unsigned long long)TW_GET64(fs->sb, s_free_blocks),
 		    TW_GET32(fs->sb, s_free_inodes), (unsigned long long)fb,
 		    (unsigned long long)fi)) {
@@ -1501,7 +1506,8 @@ static int check_once(const char *path, const struct fsck_opts *o,
 	/* pass 0: the superblock, with the core's validator */
 	err = tw_buf_read(c.dev, TW_SB_BLOCK, &sbb);
 	if (err) {
-		fprintf(c.out, "fsck.twinfs: %s: cannot read the superblock: %s\n",
+		fprintf(c.out,
+			"fsck.twinfs: %s: cannot read the superblock: %s\n",
 			path, strerror(-err));
 		code = FSCK_ERROR;
 		goto close;
@@ -1572,8 +1578,8 @@ static int check_once(const char *path, const struct fsck_opts *o,
 		goto unmount;
 	}
 	for (ino = 0; ino < c.ninodes; ino++)
-		any_unattached |= c.ii[ino].unattached &&
-				  c.o->mode == FSCK_MODE_YES;
+		any_unattached |=
+			c.ii[ino].unattached && c.o->mode == FSCK_MODE_YES;
 	if (c.dirty || any_unattached) {
 		err = tw_dev_writeback(c.dev);
 		if (!err)
@@ -1604,7 +1610,8 @@ static int check_once(const char *path, const struct fsck_opts *o,
 		code = FSCK_NONDESTRUCT;
 	}
 	if (c.preen_stop)
-		fprintf(c.out, "%s: UNEXPECTED INCONSISTENCY; RUN fsck.twinfs MANUALLY (without -p)\n",
+		fprintf(c.out,
+			"%s: UNEXPECTED INCONSISTENCY; RUN fsck.twinfs MANUALLY (without -p)\n",
 			path);
 
 unmount:

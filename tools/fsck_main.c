@@ -90,7 +90,7 @@ int main(int argc, char **argv)
 		printf("%s: %llu files, %llu directories, %llu/%llu blocks, %llu/%llu inodes%s\n",
 		       argv[optind], r.files, r.dirs, r.used_blocks, r.blocks,
 		       r.used_inodes, r.inodes,
-		       code == FSCK_OK ? ", clean" :
+		       code == FSCK_OK		? ", clean" :
 		       code == FSCK_NONDESTRUCT ? ", errors corrected" :
 						  ", ERRORS LEFT");
 	return code;
