@@ -82,8 +82,7 @@ static int dblk_read(struct tw_fs *fs, struct tw_ictx *dir, u32 lblk,
 }
 
 /* Largest space a new record could take in the block, in bytes. */
-static int dblk_free(struct tw_fs *fs, struct tw_ictx *dir, void *blk,
-		     u32 *largest)
+u32 tw_dirblock_largest(void *blk)
 {
 	u32 off = TW_DIRD_START, best = 0, rl;
 
@@ -92,12 +91,20 @@ static int dblk_free(struct tw_fs *fs, struct tw_ictx *dir, void *blk,
 
 		rl = tw_dirent_check(blk, off);
 		if (!rl)
-			return tw_corrupt(fs, "bad directory record", dir->ino);
+			return ~0u;
 		if (rl - rec_used(de) > best)
 			best = rl - rec_used(de);
 		off += rl;
 	}
-	*largest = best;
+	return best;
+}
+
+static int dblk_free(struct tw_fs *fs, struct tw_ictx *dir, void *blk,
+		     u32 *largest)
+{
+	*largest = tw_dirblock_largest(blk);
+	if (*largest == ~0u)
+		return tw_corrupt(fs, "bad directory record", dir->ino);
 	return 0;
 }
 
@@ -599,12 +606,12 @@ static int locate(struct tw_fs *fs, struct tw_ictx *dir,
 	return err;
 }
 
-int tw_dir_find(struct tw_fs *fs, struct tw_ictx *dir, const char *name,
-		u32 len, u64 *ino, u32 *dtype)
+/* The entry block holding @name, and its record in it. */
+static int find_entry(struct tw_fs *fs, struct tw_ictx *dir, const char *name,
+		      u32 len, struct tw_buf **db, struct tw_dirent **de)
 {
 	struct tw_dir_header *h;
-	struct tw_buf *hb, *db;
-	struct tw_dirent *de;
+	struct tw_buf *hb;
 	u32 lblk, off;
 	int err;
 
@@ -615,10 +622,22 @@ int tw_dir_find(struct tw_fs *fs, struct tw_ictx *dir, const char *name,
 	tw_buf_release(hb);
 	if (err)
 		return err;
-	err = dblk_read(fs, dir, lblk, &db);
+	err = dblk_read(fs, dir, lblk, db);
+	if (!err)
+		*de = rec_at(tw_bdata(*db), off);
+	return err;
+}
+
+int tw_dir_find(struct tw_fs *fs, struct tw_ictx *dir, const char *name,
+		u32 len, u64 *ino, u32 *dtype)
+{
+	struct tw_dirent *de;
+	struct tw_buf *db;
+	int err;
+
+	err = find_entry(fs, dir, name, len, &db, &de);
 	if (err)
 		return err;
-	de = rec_at(tw_bdata(db), off);
 	*ino = TW_GET32(de, d_ino);
 	if (dtype)
 		*dtype = de->d_type;
@@ -818,23 +837,13 @@ out:
 int tw_dir_retarget(struct tw_fs *fs, struct tw_ictx *dir, const char *name,
 		    u32 len, u64 ino, u32 dtype)
 {
-	struct tw_dir_header *h;
-	struct tw_buf *hb, *db;
 	struct tw_dirent *de;
-	u32 lblk, off;
+	struct tw_buf *db;
 	int err;
 
-	err = hdr_read(fs, dir, &hb, &h);
+	err = find_entry(fs, dir, name, len, &db, &de);
 	if (err)
 		return err;
-	err = locate(fs, dir, h, name, len, false, &lblk, &off);
-	tw_buf_release(hb);
-	if (err)
-		return err;
-	err = dblk_read(fs, dir, lblk, &db);
-	if (err)
-		return err;
-	de = rec_at(tw_bdata(db), off);
 	TW_SET32(de, d_ino, ino);
 	de->d_type = (u8)dtype;
 	err = tw_txn_dirty(fs, db);

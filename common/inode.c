@@ -29,11 +29,27 @@ static bool valid_type(u32 mode)
 	return false;
 }
 
+bool tw_inode_fields_ok(const struct tw_fs *fs, const struct tw_inode *di)
+{
+	u32 mode = TW_GET16(di, i_mode), flags = TW_GET16(di, i_flags);
+	u64 size = TW_GET64(di, i_size);
+
+	if (!valid_type(mode) || (flags & ~TW_IFL_KNOWN) ||
+	    size > TW_MAX_FILE_SIZE)
+		return false;
+	if ((flags & TW_IFL_INLINE) &&
+	    (!TW_S_ISLNK(mode) || size > TW_INLINE_MAX))
+		return false;
+	if (TW_S_ISLNK(mode) && (size == 0 || size > TW_SYML_MAX))
+		return false;
+	return TW_GET32(di, i_orphan_slot) <=
+	       fs->orphan_blocks * (u32)TW_ORPHAN_SLOTS;
+}
+
 int tw_iget(struct tw_fs *fs, u64 ino, struct tw_ictx *ic)
 {
 	struct tw_inode *di;
-	u32 mode, flags;
-	u64 size;
+	u32 mode;
 	int err;
 
 	if (ino < TW_ROOT_INO || ino >= fs->ninodes)
@@ -53,15 +69,7 @@ int tw_iget(struct tw_fs *fs, u64 ino, struct tw_ictx *ic)
 		tw_corrupt(fs, "bad inode checksum", ino);
 		return -EBADMSG;
 	}
-	flags = TW_GET16(di, i_flags);
-	size = TW_GET64(di, i_size);
-	if (!valid_type(mode) || (flags & ~TW_IFL_KNOWN) ||
-	    size > TW_MAX_FILE_SIZE ||
-	    ((flags & TW_IFL_INLINE) &&
-	     (!TW_S_ISLNK(mode) || size > TW_INLINE_MAX)) ||
-	    (TW_S_ISLNK(mode) && (size == 0 || size > TW_SYML_MAX)) ||
-	    TW_GET32(di, i_orphan_slot) >
-		    fs->orphan_blocks * (u32)TW_ORPHAN_SLOTS) {
+	if (!tw_inode_fields_ok(fs, di)) {
 		tw_buf_release(ic->buf);
 		return tw_corrupt(fs, "invalid inode fields", ino);
 	}

@@ -244,7 +244,9 @@ int tw_setattr(struct tw_fs *fs, u64 ino, const struct tw_setattr *sa,
 		e2 = tw_txn_begin(fs, credits);
 		if (!e2) {
 			tw_ilock(fs, ino, true);
-			e2 = tw_orphan_del(fs, &ic);
+			/* an unlinked inode stays an orphan until evicted */
+			if (TW_GET32(ic.di, i_nlink))
+				e2 = tw_orphan_del(fs, &ic);
 			tw_iunlock(fs, ino, true);
 			tw_txn_end(fs, credits);
 		}

@@ -187,6 +187,9 @@ struct tw_ictx {
 	struct tw_inode *di; /* points into buf */
 };
 int tw_iget(struct tw_fs *fs, u64 ino, struct tw_ictx *ic);
+/* The field checks of tw_iget (type, flags, sizes, orphan slot); shared
+ * with fsck. */
+bool tw_inode_fields_ok(const struct tw_fs *fs, const struct tw_inode *di);
 void tw_iput(struct tw_ictx *ic);
 /* A free inode slot, to initialise (needs the inode bitmap bit). */
 int tw_iget_free(struct tw_fs *fs, u64 ino, struct tw_ictx *ic);
@@ -224,6 +227,9 @@ int tw_file_meta_new(struct tw_fs *fs, struct tw_ictx *ic, u32 lblk, u32 magic,
 /* ---- directories (dir.c) ---- */
 /* Check the entry record at @off of an entry block: its rec_len or 0. */
 u32 tw_dirent_check(void *blk, u32 off);
+/* The largest record a new entry could take in an entry block (what the
+ * free-space map records), or ~0 if a record is invalid. */
+u32 tw_dirblock_largest(void *blk);
 /* The bucket a name hash belongs to under the header's level and split. */
 u32 tw_dir_bucket(const struct tw_dir_header *h, u32 hash);
 /* An entry's position as stored in a bucket slot. */

@@ -251,36 +251,6 @@ static bool walk_ptr(struct walk *w, tw_le64 *slot, int level)
 	return false;
 }
 
-static bool inode_fields_ok(struct ctx *c, struct tw_inode *di)
-{
-	u32 mode = TW_GET16(di, i_mode), flags = TW_GET16(di, i_flags);
-	u64 size = TW_GET64(di, i_size);
-
-	switch (mode & TW_S_IFMT) {
-	case TW_S_IFREG:
-	case TW_S_IFDIR:
-	case TW_S_IFLNK:
-	case TW_S_IFCHR:
-	case TW_S_IFBLK:
-	case TW_S_IFIFO:
-	case TW_S_IFSOCK:
-		break;
-	default:
-		return false;
-	}
-	if ((flags & ~TW_IFL_KNOWN) || size > TW_MAX_FILE_SIZE)
-		return false;
-	if ((flags & TW_IFL_INLINE) &&
-	    (!TW_S_ISLNK(mode) || size > TW_INLINE_MAX))
-		return false;
-	if (TW_S_ISLNK(mode) && (size == 0 || size > TW_SYML_MAX))
-		return false;
-	if (TW_GET32(di, i_orphan_slot) >
-	    c->fs->orphan_blocks * (u32)TW_ORPHAN_SLOTS)
-		return false;
-	return true;
-}
-
 static void clear_inode(struct ctx *c, struct tw_buf *b, struct tw_inode *di,
 			u64 ino)
 {
@@ -323,7 +293,7 @@ static int pass_inodes(struct ctx *c)
 		}
 		if (TW_GET32(di, i_crc) !=
 			    tw_inode_csum(c->fs->csum_seed, (u32)ino, di) ||
-		    !inode_fields_ok(c, di)) {
+		    !tw_inode_fields_ok(c->fs, di)) {
 			ii->state = I_BAD;
 			if (ino == TW_ROOT_INO) {
 				tw_buf_release(b);
@@ -540,26 +510,16 @@ static int rebuild_index(struct ctx *c, struct tw_ictx *dir, struct tw_buf *hb,
 	}
 	for (i = 0; i < nblocks; i++) {
 		struct tw_buf *db, *fb;
-		u32 off = TW_DIRD_START, best = 0, rl;
+		u32 best;
 		u8 *map;
 
 		err = tw_file_meta_read(fs, dir, TW_DIR_DATA_BASE + i,
 					TW_DIRD_MAGIC, &db);
 		if (err)
 			return err;
-		while (off < TW_BLOCK_SIZE) {
-			struct tw_dirent *de =
-				(void *)((u8 *)tw_bdata(db) + off);
-			u32 used =
-				de->d_ino ? TW_DIRENT_LEN(de->d_name_len) : 0;
-
-			rl = tw_dirent_check(tw_bdata(db), off);
-			if (!rl)
-				break;
-			if (rl - used > best)
-				best = rl - used;
-			off += rl;
-		}
+		best = tw_dirblock_largest(tw_bdata(db));
+		if (best == ~0u)
+			best = 0; /* records checked (and fixed) in pass 2 */
 		tw_buf_release(db);
 		err = tw_file_meta_read(fs, dir,
 					TW_DIR_FSM_BASE + i / TW_DIRF_BYTES,
@@ -636,7 +596,7 @@ static int index_ok(struct ctx *c, struct tw_ictx *dir, struct tw_buf *hb,
 	/* the free-space map */
 	for (i = 0; *ok && !err && i < nblocks; i++) {
 		struct tw_buf *db, *fb;
-		u32 off = TW_DIRD_START, best = 0, rl;
+		u32 best;
 		u64 pblk;
 		u8 v;
 		int r;
@@ -645,19 +605,9 @@ static int index_ok(struct ctx *c, struct tw_ictx *dir, struct tw_buf *hb,
 					TW_DIRD_MAGIC, &db);
 		if (err)
 			break;
-		while (off < TW_BLOCK_SIZE) {
-			struct tw_dirent *de =
-				(void *)((u8 *)tw_bdata(db) + off);
-			u32 used =
-				de->d_ino ? TW_DIRENT_LEN(de->d_name_len) : 0;
-
-			rl = tw_dirent_check(tw_bdata(db), off);
-			if (!rl)
-				break;
-			if (rl - used > best)
-				best = rl - used;
-			off += rl;
-		}
+		best = tw_dirblock_largest(tw_bdata(db));
+		if (best == ~0u)
+			best = 0; /* records checked (and fixed) in pass 2 */
 		tw_buf_release(db);
 		err = tw_map_lookup(c->fs, dir,
 				    TW_DIR_FSM_BASE + i / TW_DIRF_BYTES, &pblk);
