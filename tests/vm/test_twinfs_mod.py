@@ -239,6 +239,24 @@ def test_missing_file_and_unknown_module(mod, tmp_path):
 	assert r.returncode == 1
 
 
+def test_load_with_parameters(mod):
+	if mod.loaded('loop'):
+		mod('unload', 'loop', check=True)
+	r = mod('load', 'loop', 'max_part=3', 'no_such_param=1', check=True)
+	assert r.json['loaded'] == ['loop']
+	with open('/sys/module/loop/parameters/max_part') as f:
+		assert f.read().strip() == '3'
+	# The kernel ignores an unknown parameter; pass on what it said.
+	assert any("unknown parameter 'no_such_param'" in n
+		   for n in r.json['kernel_notes'])
+	mod('unload', 'loop', check=True)
+	r = mod('load', 'loop', 'max_part=abc')
+	assert r.returncode == 1
+	assert r.json['errno'] == 'EINVAL'
+	assert "`abc' invalid for parameter `max_part'" in r.json['error']
+	assert not mod.loaded('loop')	# /dev/loop-control reloads it
+
+
 def test_eperm_for_non_root(mod):
 	r = subprocess.run(['setpriv', '--reuid=65534', '--regid=65534',
 			    '--clear-groups', mod.path, '--json', 'load',

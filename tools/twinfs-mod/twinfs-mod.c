@@ -928,6 +928,7 @@ static void explain_load(struct kmod_ctx *ctx, struct kmod_module *m,
  * that failed.
  */
 static struct strv loaded_now;
+static struct strv load_notes;
 static char probe_current[256];
 
 static void set_current(const char *name)
@@ -1013,6 +1014,14 @@ static int load_one(struct kmod_ctx *ctx, struct kmod_module *m,
 			strv_add(&loaded_now, name);
 	}
 	kmsg_collect(&k);
+	if (err == 0) {
+		size_t i;
+
+		/* The kernel loads a module despite unknown parameters. */
+		for (i = 0; i < k.lines.n; i++)
+			if (strstr(k.lines.v[i], "unknown parameter"))
+				strv_add(&load_notes, k.lines.v[i]);
+	}
 	if (err < 0) {
 		struct kmod_module *cur = m;
 
@@ -1102,9 +1111,13 @@ static int cmd_load(struct kmod_ctx *ctx, int argc, char **argv)
 	}
 	for (i = 0; i < loaded_now.n; i++)
 		say("loaded %s\n", loaded_now.v[i]);
+	for (i = 0; i < load_notes.n; i++)
+		note("the kernel says: %s", load_notes.v[i]);
 	taint1 = kernel_taint();
-	if (json)
+	if (json) {
 		j_kstrv("loaded", &loaded_now);
+		j_kstrv("kernel_notes", &load_notes);
+	}
 	if (!ret && taint0 >= 0 && taint1 > taint0) {
 		char buf[512];
 
@@ -1603,8 +1616,12 @@ static int info_one(struct kmod_module *m)
 	if (json) {
 		j_open('{');
 		j_kstr("filename", path ? path : "(builtin)");
+		if (!path)
+			j_kstr("name", kmod_module_get_name(m));
 	} else {
 		printf("%-13s %s\n", "filename:", path ? path : "(builtin)");
+		if (!path)
+			printf("%-13s %s\n", "name:", kmod_module_get_name(m));
 	}
 	for (i = 0; i < ARRAY_SIZE(info_order); i++)
 		info_key(info, info_order[i], !strcmp(info_order[i], "alias") ||
@@ -1624,7 +1641,7 @@ static int info_one(struct kmod_module *m)
 		info_key(info, other.v[i], true);
 	info_params(info);
 	/* The signature: who signed it, or that nobody did. */
-	{
+	if (path) {
 		bool signed_ = false;
 
 		kmod_list_foreach(l, info)
