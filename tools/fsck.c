@@ -1432,8 +1432,10 @@ static int journal_reset(struct ctx *c)
 
 /* ---- the driver ---- */
 
-static int check_once(const char *path, const struct fsck_opts *o,
-		      struct fsck_result *res, bool *errors_left)
+/* @given: check this device (left open) instead of opening @path. */
+static int check_once(const char *path, struct tw_dev *given,
+		      const struct fsck_opts *o, struct fsck_result *res,
+		      bool *errors_left)
 {
 	struct ctx c = { .o = o, .out = o->out ? o->out : stdout, .res = res };
 	struct tw_mount_opts mo = { .flags = TW_MNT_FSCK };
@@ -1446,7 +1448,8 @@ static int check_once(const char *path, const struct fsck_opts *o,
 	u64 ino;
 
 	*errors_left = false;
-	c.dev = tw_udev_open(path, rdonly ? TW_UDEV_RDONLY : 0, &err);
+	c.dev = given ? given :
+			tw_udev_open(path, rdonly ? TW_UDEV_RDONLY : 0, &err);
 	if (!c.dev) {
 		fprintf(c.out, "fsck.twinfs: %s: %s\n", path, strerror(-err));
 		return FSCK_ERROR;
@@ -1575,7 +1578,10 @@ close:
 	res->found += c.found;
 	res->fixed += c.fixed;
 	tw_log_set_hook(NULL, NULL);
-	err = tw_udev_close(c.dev);
+	if (given)
+		err = tw_dev_writeback(c.dev);
+	else
+		err = tw_udev_close(c.dev);
 	if (err && err != -EBUSY && code < FSCK_ERROR)
 		code = FSCK_ERROR;
 	free(c.claimed);
@@ -1583,8 +1589,8 @@ close:
 	return code;
 }
 
-int fsck_run(const char *path, const struct fsck_opts *o,
-	     struct fsck_result *res)
+static int run(const char *path, struct tw_dev *given,
+	       const struct fsck_opts *o, struct fsck_result *res)
 {
 	struct fsck_opts verify = *o;
 	struct fsck_result again = { 0 };
@@ -1595,7 +1601,7 @@ int fsck_run(const char *path, const struct fsck_opts *o,
 	int round;
 
 	memset(res, 0, sizeof(*res));
-	code = check_once(path, o, res, &left);
+	code = check_once(path, given, o, res, &left);
 	/*
 	 * A repair can uncover more (a cleared directory frees its blocks and
 	 * orphans its children): repeat until a read-only check is clean.
@@ -1605,13 +1611,14 @@ int fsck_run(const char *path, const struct fsck_opts *o,
 	verify.out = fopen("/dev/null", "w");
 	for (round = 0; code == FSCK_NONDESTRUCT && round < 3; round++) {
 		memset(&again, 0, sizeof(again));
-		if (check_once(path, &verify, &again, &left) == FSCK_OK) {
+		if (check_once(path, given, &verify, &again, &left) ==
+		    FSCK_OK) {
 			if (verify.out)
 				fclose(verify.out);
 			return FSCK_NONDESTRUCT;
 		}
 		fprintf(out, "Repairing again (round %d)\n", round + 2);
-		code = check_once(path, o, res, &left);
+		code = check_once(path, given, o, res, &left);
 		if (code == FSCK_OK)
 			code = FSCK_NONDESTRUCT;
 	}
@@ -1622,4 +1629,16 @@ int fsck_run(const char *path, const struct fsck_opts *o,
 		return FSCK_UNCORRECTED;
 	}
 	return code;
+}
+
+int fsck_run(const char *path, const struct fsck_opts *o,
+	     struct fsck_result *res)
+{
+	return run(path, NULL, o, res);
+}
+
+int fsck_run_dev(struct tw_dev *dev, const char *name,
+		 const struct fsck_opts *o, struct fsck_result *res)
+{
+	return run(name, dev, o, res);
 }

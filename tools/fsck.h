@@ -47,4 +47,17 @@ struct fsck_result {
 int fsck_run(const char *path, const struct fsck_opts *o,
 	     struct fsck_result *res);
 
+struct tw_dev;
+
+/**
+ * fsck_run_dev() - the same check on a device that is already open (a RAM
+ * or test device: tests/crash checks thousands of crash images in memory).
+ * @dev stays open and the caller's; @name is used in messages.  With -n the
+ * device is not written; with -y/-p repairs are written back to it (not
+ * flushed).  Uses the process-wide log hook while it runs.
+ * Return: an fsck(8) exit code.
+ */
+int fsck_run_dev(struct tw_dev *dev, const char *name,
+		 const struct fsck_opts *o, struct fsck_result *res);
+
 #endif /* TWINFS_FSCK_H */
