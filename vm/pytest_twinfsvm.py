@@ -47,6 +47,17 @@ __all__ = ['pytest_configure', 'pytest_runtest_protocol',
 	   'pytest_runtest_logreport', 'guest', 'twinfs_mod', 'IN_VM']
 
 
+_built = []
+
+
+def _build_once():
+	"""vm/build once per session (it is cheap, but not free)."""
+	if not _built:
+		twinfsvm.build_guest(quiet=True,
+				     build_dir=os.environ.get('TWINFS_BUILD'))
+		_built.append(True)
+
+
 class Guest:
 	"""Boots the guest for one command at a time (see twinfsvm.VM)."""
 
@@ -73,8 +84,7 @@ def guest():
 	"""The guest, built or refreshed once per session."""
 	if IN_VM:
 		pytest.fail('the guest fixture is for the host side')
-	twinfsvm.build_guest(quiet=True,
-			     build_dir=os.environ.get('TWINFS_BUILD'))
+	_build_once()
 	return Guest()
 
 
@@ -150,8 +160,7 @@ def _run_group(session, args, items):
 	tmp = tempfile.mkdtemp(prefix='twinfs-vmtest-')
 	report = os.path.join(tmp, 'reports.jsonl')
 	try:
-		twinfsvm.build_guest(quiet=True,
-				     build_dir=os.environ.get('TWINFS_BUILD'))
+		_build_once()
 		cmd = [PYTHON, '-m', 'pytest', '-p', 'no:cacheprovider', '-q',
 		       '--rootdir', str(session.config.rootpath)]
 		cmd += [it.nodeid for it in items]
