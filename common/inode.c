@@ -52,6 +52,8 @@ int tw_iget(struct tw_fs *fs, u64 ino, struct tw_ictx *ic)
 	u32 mode;
 	int err;
 
+	ic->buf = NULL;
+	ic->di = NULL;
 	if (ino < TW_ROOT_INO || ino >= fs->ninodes)
 		return -ESTALE;
 	err = tw_buf_read(fs->dev, fs->itable_start + ino / TW_INODES_PER_BLOCK,
@@ -60,17 +62,18 @@ int tw_iget(struct tw_fs *fs, u64 ino, struct tw_ictx *ic)
 		return err;
 	di = (struct tw_inode *)tw_bdata(ic->buf) + ino % TW_INODES_PER_BLOCK;
 	mode = TW_GET16(di, i_mode);
+	/* on failure ic->buf is NULL: callers' cleanup may tw_iput() it */
 	if (!mode) {
-		tw_buf_release(ic->buf);
+		tw_iput(ic);
 		return -ESTALE;
 	}
 	if (TW_GET32(di, i_crc) != tw_inode_csum(fs->csum_seed, (u32)ino, di)) {
-		tw_buf_release(ic->buf);
+		tw_iput(ic);
 		tw_corrupt(fs, "bad inode checksum", ino);
 		return -EBADMSG;
 	}
 	if (!tw_inode_fields_ok(fs, di)) {
-		tw_buf_release(ic->buf);
+		tw_iput(ic);
 		return tw_corrupt(fs, "invalid inode fields", ino);
 	}
 	ic->ino = ino;
