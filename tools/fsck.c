@@ -550,7 +550,8 @@ static int index_ok(struct ctx *c, struct tw_ictx *dir, struct tw_buf *hb,
 	seen = calloc(ds->n + 1, 1);
 	if (!seen)
 		return -ENOMEM;
-	qsort(ds->ents, ds->n, sizeof(*ds->ents), cmp_dent_pos);
+	if (ds->n > 1) /* qsort(NULL, 0, ...) is undefined */
+		qsort(ds->ents, ds->n, sizeof(*ds->ents), cmp_dent_pos);
 	for (b = 0; b < nb && *ok; b++) {
 		struct tw_dirx_block *xb;
 		struct tw_buf *buf;
@@ -577,7 +578,8 @@ static int index_ok(struct ctx *c, struct tw_ictx *dir, struct tw_buf *hb,
 		}
 		for (i = 0; i < TW_GET32(xb, xb_count); i++) {
 			struct dent key = { 0, TW_GET32(xb, xb_ent[i].x_pos) };
-			struct dent *e = bsearch(&key, ds->ents, ds->n,
+			struct dent *e = !ds->n ? NULL :
+					 bsearch(&key, ds->ents, ds->n,
 						 sizeof(*e), cmp_dent_pos);
 
 			if (!e || e->hash != TW_GET32(xb, xb_ent[i].x_hash) ||
@@ -794,7 +796,8 @@ static int check_dir(struct ctx *c, u64 ino)
 	}
 
 	/* duplicate names: equal hashes, then compare names */
-	qsort(ds.ents, ds.n, sizeof(*ds.ents), cmp_dent_hash);
+	if (ds.n > 1)
+		qsort(ds.ents, ds.n, sizeof(*ds.ents), cmp_dent_hash);
 	for (i = 1; i < ds.n; i++) {
 		char a[TW_NAME_MAX], b[TW_NAME_MAX];
 		u32 la, lb, k;
