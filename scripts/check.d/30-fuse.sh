@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# The FUSE daemon: tests/fuse (pytest, real FUSE mounts on the host, as
+# root): mounting both profiles, mount -t fuse.twinfs, crashes, persistence,
+# bad input.  Needs /dev/fuse and fusermount3; about 15 s.
+set -u
+cd "$TWINFS_ROOT"
+if [ "$(id -u)" != 0 ]; then
+	echo "30-fuse: needs root (real FUSE mounts)" >&2
+	exit 1
+fi
+/usr/bin/python3 -m pytest -q -p no:cacheprovider tests/fuse
+rc=$?
+[ $rc -eq 5 ] && { echo "30-fuse: no tests collected"; exit 1; }
+exit $rc
