@@ -386,3 +386,32 @@ def test_fault_points(tracker, image, mnt):
 	assert not os.path.exists(os.path.join(mnt, 'g'))
 	d.unmount()
 	twfuse.assert_clean(image)
+
+
+def test_block_device(tracker, image, mnt, tmp_path):
+	"""A block device (a loop device over the image) mounts the same way,
+	and is refused while it is in use."""
+	r = subprocess.run(['losetup', '-f', '--show', image],
+			   capture_output=True, text=True, timeout=30)
+	if r.returncode:
+		pytest.skip('no loop devices here: ' + r.stderr.strip())
+	loop = r.stdout.strip()
+	try:
+		d = tracker.daemon(loop, mnt).start('profile=base')
+		assert twfuse.mount_of(mnt)[0] == loop
+		data = exercise(mnt)
+		other = tmp_path / 'other'
+		other.mkdir()
+		r2 = subprocess.run([twfuse.DAEMON, loop, str(other)],
+				    capture_output=True, text=True, timeout=60)
+		assert r2.returncode == 1
+		assert 'is in use: mounted on %s' % mnt in r2.stderr, r2.stderr
+		d.unmount()
+		twfuse.assert_clean(loop)
+	finally:
+		# detaches now, or (autoclear) when a failed test's mount goes
+		subprocess.run(['losetup', '-d', loop], timeout=30)
+	d = tracker.daemon(image, mnt).start()
+	with open(os.path.join(mnt, 'dir', 'file'), 'rb') as f:
+		assert f.read() == data
+	d.unmount()
