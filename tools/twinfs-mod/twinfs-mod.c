@@ -100,8 +100,7 @@ static const char *strv_join(const struct strv *sv, char *buf, size_t len)
 
 	buf[0] = '\0';
 	for (i = 0; i < sv->n && off < len; i++) {
-		const char *sep = i == 0 ? "" :
-				  i == sv->n - 1 ? " and " : ", ";
+		const char *sep = i == 0 ? "" : i == sv->n - 1 ? " and " : ", ";
 
 		off += snprintf(buf + off, len - off, "%s%s", sep, sv->v[i]);
 	}
@@ -248,13 +247,15 @@ static const struct {
 	int num;
 	const char *name;
 } errnames[] = {
-	{ EPERM, "EPERM" }, { ENOENT, "ENOENT" }, { ENOEXEC, "ENOEXEC" },
-	{ EAGAIN, "EAGAIN" }, { ENOMEM, "ENOMEM" }, { EFAULT, "EFAULT" },
-	{ EBUSY, "EBUSY" }, { EEXIST, "EEXIST" }, { EINVAL, "EINVAL" },
-	{ ENOSYS, "ENOSYS" }, { ETIMEDOUT, "ETIMEDOUT" },
-	{ EKEYREJECTED, "EKEYREJECTED" }, { ENOKEY, "ENOKEY" },
-	{ EBADMSG, "EBADMSG" }, { ENODATA, "ENODATA" }, { EACCES, "EACCES" },
-	{ ENOTDIR, "ENOTDIR" }, { EISDIR, "EISDIR" },
+	{ EPERM, "EPERM" },	    { ENOENT, "ENOENT" },
+	{ ENOEXEC, "ENOEXEC" },	    { EAGAIN, "EAGAIN" },
+	{ ENOMEM, "ENOMEM" },	    { EFAULT, "EFAULT" },
+	{ EBUSY, "EBUSY" },	    { EEXIST, "EEXIST" },
+	{ EINVAL, "EINVAL" },	    { ENOSYS, "ENOSYS" },
+	{ ETIMEDOUT, "ETIMEDOUT" }, { EKEYREJECTED, "EKEYREJECTED" },
+	{ ENOKEY, "ENOKEY" },	    { EBADMSG, "EBADMSG" },
+	{ ENODATA, "ENODATA" },	    { EACCES, "EACCES" },
+	{ ENOTDIR, "ENOTDIR" },	    { EISDIR, "EISDIR" },
 };
 
 static const char *errname(int e)
@@ -349,7 +350,7 @@ static void kmsg_collect(struct kmsg *k)
 
 		n = read(k->fd, rec, sizeof(rec) - 1);
 		if (n < 0 && errno == EPIPE)
-			continue;	/* overwritten records: skip on */
+			continue; /* overwritten records: skip on */
 		if (n <= 0)
 			break;
 		rec[n] = '\0';
@@ -504,8 +505,13 @@ static void modv_free(struct modv *mv)
 static void quiet_log(void *data, int priority, const char *file, int line,
 		      const char *fn, const char *format, va_list args)
 {
-	(void)data; (void)priority; (void)file; (void)line; (void)fn;
-	(void)format; (void)args;
+	(void)data;
+	(void)priority;
+	(void)file;
+	(void)line;
+	(void)fn;
+	(void)format;
+	(void)args;
 }
 
 static struct kmod_ctx *ctx_new(void)
@@ -545,7 +551,10 @@ static bool looks_like_path(const char *arg)
 {
 	size_t n = strlen(arg);
 	static const char *const exts[] = {
-		".ko", ".ko.xz", ".ko.gz", ".ko.zst",
+		".ko",
+		".ko.xz",
+		".ko.gz",
+		".ko.zst",
 	};
 	size_t i;
 
@@ -577,12 +586,16 @@ static int resolve(struct kmod_ctx *ctx, const char *arg, struct modv *out)
 			return fail(errno, "there is no module file %s (%s).",
 				    arg, strerror(errno));
 		if (!S_ISREG(st.st_mode))
-			return fail(EISDIR, "%s is not a regular file, so "
-				    "not a kernel module.", arg);
+			return fail(EISDIR,
+				    "%s is not a regular file, so "
+				    "not a kernel module.",
+				    arg);
 		err = kmod_module_new_from_path(ctx, arg, &m);
 		if (err < 0)
-			return fail(-err, "%s cannot be opened as a kernel "
-				    "module (%s).", arg, strerror(-err));
+			return fail(-err,
+				    "%s cannot be opened as a kernel "
+				    "module (%s).",
+				    arg, strerror(-err));
 		modv_add(out, m);
 		return 0;
 	}
@@ -602,9 +615,11 @@ static int resolve(struct kmod_ctx *ctx, const char *arg, struct modv *out)
 			}
 			kmod_module_unref(m);
 		}
-		return fail(ENOENT, "module %s was not found for kernel %s: "
+		return fail(ENOENT,
+			    "module %s was not found for kernel %s: "
 			    "it is not in %s/modules.dep, its aliases or "
-			    "its built-ins.", arg, uts.release, ctx_dir(ctx));
+			    "its built-ins.",
+			    arg, uts.release, ctx_dir(ctx));
 	}
 	return 0;
 }
@@ -685,8 +700,8 @@ static void mod_mounts(struct kmod_module *m, struct strv *out)
 		if (strv_has(&types, type)) {
 			char desc[4096];
 
-			snprintf(desc, sizeof(desc), "%s (%s on %s)", dir,
-				 type, dev);
+			snprintf(desc, sizeof(desc), "%s (%s on %s)", dir, type,
+				 dev);
 			strv_add(out, desc);
 		}
 	}
@@ -698,9 +713,11 @@ static int need_module_support(void)
 {
 	if (access("/proc/modules", F_OK) == 0)
 		return 0;
-	return fail(ENOSYS, "this kernel (%s) has no loadable module support "
+	return fail(ENOSYS,
+		    "this kernel (%s) has no loadable module support "
 		    "(there is no /proc/modules); run this in the test guest, "
-		    "e.g. vm/run -- twinfs-mod ...", uts.release);
+		    "e.g. vm/run -- twinfs-mod ...",
+		    uts.release);
 }
 
 /* ------------------------------------------------------------------------
@@ -758,27 +775,32 @@ static void explain_enoexec(struct kmod_ctx *ctx, struct kmod_module *m,
 		vermagic_release(mine, r1, sizeof(r1));
 		vermagic_release(theirs, r2, sizeof(r2));
 		if (strcmp(r1, r2))
-			fail(ENOEXEC, "cannot load %s: it was built for "
+			fail(ENOEXEC,
+			     "cannot load %s: it was built for "
 			     "kernel %s, this kernel is %s (vermagic \"%s\", "
 			     "the kernel wants \"%s\"); rebuild it against "
-			     "this kernel's headers.", name, r1, uts.release,
-			     mine, theirs);
+			     "this kernel's headers.",
+			     name, r1, uts.release, mine, theirs);
 		else
-			fail(ENOEXEC, "cannot load %s: it was built for "
+			fail(ENOEXEC,
+			     "cannot load %s: it was built for "
 			     "kernel %s, this kernel is %s (same release, "
 			     "different build options); rebuild it against "
-			     "this kernel's headers.", name, mine, theirs);
+			     "this kernel's headers.",
+			     name, mine, theirs);
 	} else if (kmsg_find(k, "disagrees about version of symbol")) {
 		vermagic_release(mine ? mine : "?", r1, sizeof(r1));
-		fail(ENOEXEC, "cannot load %s: it was built for kernel %s, "
+		fail(ENOEXEC,
+		     "cannot load %s: it was built for kernel %s, "
 		     "this kernel is %s (its symbol versions do not match); "
-		     "rebuild it against this kernel's headers.", name, r1,
-		     uts.release);
+		     "rebuild it against this kernel's headers.",
+		     name, r1, uts.release);
 	} else {
-		fail(ENOEXEC, "cannot load %s: the kernel does not accept it "
+		fail(ENOEXEC,
+		     "cannot load %s: the kernel does not accept it "
 		     "as a module for this kernel (%s; wrong format, "
-		     "architecture or a damaged file).", name,
-		     uts.release);
+		     "architecture or a damaged file).",
+		     name, uts.release);
 	}
 	kmsg_explain(k);
 	free(mine);
@@ -802,14 +824,18 @@ static void explain_keyrejected(struct kmod_module *m, const char *name,
 	else
 		why = "this kernel requires a valid signature";
 	if (signer)
-		fail(EKEYREJECTED, "cannot load %s: a signature is required "
+		fail(EKEYREJECTED,
+		     "cannot load %s: a signature is required "
 		     "and its signature (signer \"%s\") does not verify "
-		     "against a trusted key: %s.", name, signer, why);
+		     "against a trusted key: %s.",
+		     name, signer, why);
 	else
-		fail(EKEYREJECTED, "cannot load %s: a signature is required "
+		fail(EKEYREJECTED,
+		     "cannot load %s: a signature is required "
 		     "and the module is not signed: %s.  Sign it with the "
 		     "kernel's key (scripts/sign-file) or boot without "
-		     "enforcement.", name, why);
+		     "enforcement.",
+		     name, why);
 	kmsg_explain(k);
 	free(signer);
 	free(enforce);
@@ -862,8 +888,10 @@ static void explain_load(struct kmod_ctx *ctx, struct kmod_module *m,
 			ref = kmod_module_get_refcnt(l);
 			kmod_module_unref(l);
 		}
-		fail(EEXIST, "%s is already loaded (refcount %d); unload it "
-		     "first to load another copy.", name, ref);
+		fail(EEXIST,
+		     "%s is already loaded (refcount %d); unload it "
+		     "first to load another copy.",
+		     name, ref);
 		return;
 	}
 	case EPERM: {
@@ -871,19 +899,27 @@ static void explain_load(struct kmod_ctx *ctx, struct kmod_module *m,
 		char *ld = read_text("/sys/kernel/security/lockdown");
 
 		if (geteuid() != 0)
-			fail(EPERM, "cannot load %s: loading modules needs "
-			     "root (CAP_SYS_MODULE).", name);
+			fail(EPERM,
+			     "cannot load %s: loading modules needs "
+			     "root (CAP_SYS_MODULE).",
+			     name);
 		else if (dis && dis[0] == '1')
-			fail(EPERM, "cannot load %s: module loading is "
+			fail(EPERM,
+			     "cannot load %s: module loading is "
 			     "switched off until reboot "
-			     "(kernel.modules_disabled=1).", name);
+			     "(kernel.modules_disabled=1).",
+			     name);
 		else if (ld && !strstr(ld, "[none]"))
-			fail(EPERM, "cannot load %s: kernel lockdown (%s) "
-			     "forbids it.", name, ld);
+			fail(EPERM,
+			     "cannot load %s: kernel lockdown (%s) "
+			     "forbids it.",
+			     name, ld);
 		else
-			fail(EPERM, "cannot load %s: the kernel refused "
+			fail(EPERM,
+			     "cannot load %s: the kernel refused "
 			     "permission (a security module or missing "
-			     "CAP_SYS_MODULE).", name);
+			     "CAP_SYS_MODULE).",
+			     name);
 		free(dis);
 		free(ld);
 		kmsg_explain(k);
@@ -892,16 +928,21 @@ static void explain_load(struct kmod_ctx *ctx, struct kmod_module *m,
 	case ENOENT:
 		missing_deps(ctx, m, &miss);
 		if (miss.n)
-			fail(ENOENT, "cannot load %s: it needs %s, which %s "
-			     "not loaded; load with --with-deps.", name,
-			     strv_join(&miss, buf, sizeof(buf)),
+			fail(ENOENT,
+			     "cannot load %s: it needs %s, which %s "
+			     "not loaded; load with --with-deps.",
+			     name, strv_join(&miss, buf, sizeof(buf)),
 			     miss.n > 1 ? "are" : "is");
 		else if (kmsg_find(k, "Unknown symbol"))
-			fail(ENOENT, "cannot load %s: it uses symbols that "
-			     "no loaded module provides.", name);
+			fail(ENOENT,
+			     "cannot load %s: it uses symbols that "
+			     "no loaded module provides.",
+			     name);
 		else
-			fail(ENOENT, "cannot load %s: a file or symbol it "
-			     "needs is missing.", name);
+			fail(ENOENT,
+			     "cannot load %s: a file or symbol it "
+			     "needs is missing.",
+			     name);
 		strv_free(&miss);
 		kmsg_explain(k);
 		return;
@@ -909,15 +950,18 @@ static void explain_load(struct kmod_ctx *ctx, struct kmod_module *m,
 		need_module_support();
 		return;
 	case EINVAL:
-		fail(EINVAL, "the kernel rejected %s as invalid: a bad "
+		fail(EINVAL,
+		     "the kernel rejected %s as invalid: a bad "
 		     "parameter value, or symbol versions that do not match "
-		     "this kernel.", name);
+		     "this kernel.",
+		     name);
 		kmsg_explain(k);
 		return;
 	default:
-		fail(e, "loading %s failed: %s (%s); if this came from its "
-		     "init function, the kernel log says more.", name,
-		     strerror(e), errname(e));
+		fail(e,
+		     "loading %s failed: %s (%s); if this came from its "
+		     "init function, the kernel log says more.",
+		     name, strerror(e), errname(e));
 		kmsg_explain(k);
 	}
 }
@@ -953,8 +997,8 @@ static void unannounce(void)
 	}
 }
 
-static int load_one(struct kmod_ctx *ctx, struct kmod_module *m,
-		    bool with_deps, bool from_path, const char *opts)
+static int load_one(struct kmod_ctx *ctx, struct kmod_module *m, bool with_deps,
+		    bool from_path, const char *opts)
 {
 	char name[256];
 	struct kmsg k;
@@ -962,8 +1006,10 @@ static int load_one(struct kmod_ctx *ctx, struct kmod_module *m,
 
 	mod_name(m, name, sizeof(name));
 	if (mod_builtin(m))
-		return fail(EEXIST, "%s is built into this kernel (%s); "
-			    "there is nothing to load.", name, uts.release);
+		return fail(EEXIST,
+			    "%s is built into this kernel (%s); "
+			    "there is nothing to load.",
+			    name, uts.release);
 	kmsg_mark(&k);
 	if (with_deps && from_path) {
 		/* modprobe's walk for the dependencies, then this file. */
@@ -978,9 +1024,9 @@ static int load_one(struct kmod_ctx *ctx, struct kmod_module *m,
 			if (!*tok || kmod_module_new_from_name(ctx, tok, &d))
 				continue;
 			set_current(tok);
-			err = kmod_module_probe_insert_module(d,
-					KMOD_PROBE_IGNORE_COMMAND, NULL, NULL,
-					NULL, on_probe);
+			err = kmod_module_probe_insert_module(
+				d, KMOD_PROBE_IGNORE_COMMAND, NULL, NULL, NULL,
+				on_probe);
 			if (err < 0) {
 				unannounce();
 				kmsg_collect(&k);
@@ -998,13 +1044,15 @@ static int load_one(struct kmod_ctx *ctx, struct kmod_module *m,
 			strv_add(&loaded_now, name);
 	} else if (with_deps) {
 		set_current(name);
-		err = kmod_module_probe_insert_module(m,
-				KMOD_PROBE_IGNORE_COMMAND |
-				KMOD_PROBE_FAIL_ON_LOADED,
-				opts, NULL, NULL, on_probe);
-		if (err > 0)	/* blacklisted: the codes above 0xffff */
-			return fail(EPERM, "%s is blacklisted in the "
-				    "modprobe configuration.", name);
+		err = kmod_module_probe_insert_module(
+			m,
+			KMOD_PROBE_IGNORE_COMMAND | KMOD_PROBE_FAIL_ON_LOADED,
+			opts, NULL, NULL, on_probe);
+		if (err > 0) /* blacklisted: the codes above 0xffff */
+			return fail(EPERM,
+				    "%s is blacklisted in the "
+				    "modprobe configuration.",
+				    name);
 		if (err < 0)
 			unannounce();
 	} else {
@@ -1062,13 +1110,15 @@ static int cmd_load(struct kmod_ctx *ctx, int argc, char **argv)
 			break;
 		default:
 			return fail(EINVAL, "usage: twinfs-mod load "
-				    "[--with-deps] MODULE|PATH "
-				    "[param=value ...]") - 1;
+					    "[--with-deps] MODULE|PATH "
+					    "[param=value ...]") -
+			       1;
 		}
 	}
 	if (optind >= argc)
 		return fail(EINVAL, "usage: twinfs-mod load [--with-deps] "
-			    "MODULE|PATH [param=value ...]") - 1;
+				    "MODULE|PATH [param=value ...]") -
+		       1;
 	if (need_module_support())
 		return -1;
 	for (i = optind + 1; i < (size_t)argc; i++) {
@@ -1076,7 +1126,8 @@ static int cmd_load(struct kmod_ctx *ctx, int argc, char **argv)
 
 		if (!strchr(argv[i], '='))
 			note("parameter \"%s\" has no value; passing it as "
-			     "a flag", argv[i]);
+			     "a flag",
+			     argv[i]);
 		params = xrealloc(params, plen + n + 2);
 		if (plen)
 			params[plen++] = ' ';
@@ -1099,9 +1150,11 @@ static int cmd_load(struct kmod_ctx *ctx, int argc, char **argv)
 		mod_name(mods.v[i], name, sizeof(name));
 		if (!with_deps || looks_like_path(argv[optind])) {
 			if (mod_loaded(mods.v[i])) {
-				ret = fail(EEXIST, "%s is already loaded "
+				ret = fail(EEXIST,
+					   "%s is already loaded "
 					   "(refcount %d); unload it first "
-					   "to load another copy.", name,
+					   "to load another copy.",
+					   name,
 					   kmod_module_get_refcnt(mods.v[i]));
 				break;
 			}
@@ -1151,8 +1204,7 @@ static bool busy_reason(struct kmod_module *m, int *refcnt,
 }
 
 static void explain_busy(const char *name, int refcnt,
-			 const struct strv *holders,
-			 const struct strv *mounts)
+			 const struct strv *holders, const struct strv *mounts)
 {
 	char hb[1024], mb[2048];
 
@@ -1165,8 +1217,8 @@ static void explain_busy(const char *name, int refcnt,
 		fail_more("; mounted at %s", strv_join(mounts, mb, sizeof(mb)));
 	fail_more(").");
 	if (holders->n)
-		fail_more(" Unload %s first.", strv_join(holders, hb,
-							 sizeof(hb)));
+		fail_more(" Unload %s first.",
+			  strv_join(holders, hb, sizeof(hb)));
 	if (mounts->n)
 		fail_more(" Unmount %s first.", mounts->n > 1 ? "them" : "it");
 	if (!holders->n && !mounts->n)
@@ -1183,8 +1235,8 @@ static double now_s(void)
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-static int unload_one(struct kmod_ctx *ctx, struct kmod_module *m,
-		      bool wait, double timeout, struct strv *unloaded)
+static int unload_one(struct kmod_ctx *ctx, struct kmod_module *m, bool wait,
+		      double timeout, struct strv *unloaded)
 {
 	struct strv holders = { 0 }, mounts = { 0 };
 	double start = now_s();
@@ -1195,8 +1247,10 @@ static int unload_one(struct kmod_ctx *ctx, struct kmod_module *m,
 	(void)ctx;
 	snprintf(name, sizeof(name), "%s", kmod_module_get_name(m));
 	if (mod_builtin(m))
-		return fail(EBUSY, "%s is built into this kernel (%s) and "
-			    "cannot be unloaded.", name, uts.release);
+		return fail(EBUSY,
+			    "%s is built into this kernel (%s) and "
+			    "cannot be unloaded.",
+			    name, uts.release);
 	if (!mod_loaded(m))
 		return fail(ENOENT, "%s is not loaded.", name);
 	for (;;) {
@@ -1208,26 +1262,33 @@ static int unload_one(struct kmod_ctx *ctx, struct kmod_module *m,
 			}
 			if (err != -EAGAIN && err != -EBUSY) {
 				if (err == -EPERM)
-					ret = fail(EPERM, "cannot unload "
+					ret = fail(EPERM,
+						   "cannot unload "
 						   "%s: unloading modules "
 						   "needs root "
-						   "(CAP_SYS_MODULE).", name);
+						   "(CAP_SYS_MODULE).",
+						   name);
 				else if (err == -ENOENT)
-					ret = fail(ENOENT, "%s is not "
-						   "loaded.", name);
+					ret = fail(ENOENT,
+						   "%s is not "
+						   "loaded.",
+						   name);
 				else
-					ret = fail(-err, "unloading %s "
-						   "failed: %s.", name,
-						   strerror(-err));
+					ret = fail(-err,
+						   "unloading %s "
+						   "failed: %s.",
+						   name, strerror(-err));
 				break;
 			}
 			/* Taken between our look and the call. */
 			if (!busy_reason(m, &refcnt, &holders, &mounts)) {
-				ret = fail(EBUSY, "cannot unload %s: the "
+				ret = fail(EBUSY,
+					   "cannot unload %s: the "
 					   "kernel says it is busy although "
 					   "nothing holds it; it has no exit "
 					   "function (it is permanent) or is "
-					   "still initialising.", name);
+					   "still initialising.",
+					   name);
 				break;
 			}
 		}
@@ -1249,7 +1310,7 @@ static int unload_one(struct kmod_ctx *ctx, struct kmod_module *m,
 			note("waiting for %s to become free (refcount %d%s%s)",
 			     name, refcnt, holders.n ? ", used by " : "",
 			     holders.n ? strv_join(&holders, hb, sizeof(hb)) :
-			     "");
+					 "");
 			told = true;
 		}
 		usleep(100 * 1000);
@@ -1268,7 +1329,8 @@ static int cmd_unload(struct kmod_ctx *ctx, int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
-	static const char usage[] = "usage: twinfs-mod unload [--wait] "
+	static const char usage[] =
+		"usage: twinfs-mod unload [--wait] "
 		"[--timeout SECONDS] [--with-deps] MODULE...";
 	struct strv unloaded = { 0 };
 	bool wait = false, with_deps = false;
@@ -1303,8 +1365,10 @@ static int cmd_unload(struct kmod_ctx *ctx, int argc, char **argv)
 
 		if (looks_like_path(argv[i])) {
 			if (kmod_module_new_from_path(ctx, argv[i], &m) < 0)
-				return fail(ENOENT, "there is no module file "
-					    "%s.", argv[i]);
+				return fail(ENOENT,
+					    "there is no module file "
+					    "%s.",
+					    argv[i]);
 			/* Unload by the name inside the file. */
 			mod_name(m, name, sizeof(name));
 			kmod_module_unref(m);
@@ -1368,8 +1432,8 @@ static void status_row(struct kmod_module *m, bool *header)
 	if (json) {
 		j_open('{');
 		j_kstr("name", name);
-		j_kstr("state", st >= 0 ? kmod_module_initstate_str(st) :
-		       "not loaded");
+		j_kstr("state",
+		       st >= 0 ? kmod_module_initstate_str(st) : "not loaded");
 		j_kint("size", kmod_module_get_size(m));
 		j_kint("refcount", kmod_module_get_refcnt(m));
 		j_kstrv("holders", &holders);
@@ -1434,8 +1498,10 @@ static int cmd_status(struct kmod_ctx *ctx, int argc, char **argv)
 		if (err < 0) {
 			if (json)
 				j_close(']');
-			return fail(-err, "cannot read the loaded modules "
-				    "(%s).", strerror(-err));
+			return fail(-err,
+				    "cannot read the loaded modules "
+				    "(%s).",
+				    strerror(-err));
 		}
 		kmod_list_foreach(l, list) {
 			struct kmod_module *m = kmod_module_get_module(l);
@@ -1484,9 +1550,9 @@ static int cmd_status(struct kmod_ctx *ctx, int argc, char **argv)
 
 /* Keys shown first, in modinfo's spirit; anything else follows. */
 static const char *const info_order[] = {
-	"name", "description", "author", "license", "version", "srcversion",
-	"vermagic", "depends", "softdep", "alias", "intree", "retpoline",
-	"import_ns", "firmware",
+	"name",	      "description", "author",	  "license",  "version",
+	"srcversion", "vermagic",    "depends",	  "softdep",  "alias",
+	"intree",     "retpoline",   "import_ns", "firmware",
 };
 
 static const char *const sig_keys[] = {
@@ -1610,8 +1676,10 @@ static int info_one(struct kmod_module *m)
 
 	err = kmod_module_get_info(m, &info);
 	if (err < 0)
-		return fail(-err, "cannot read the module information of %s "
-			    "(%s).", path ? path : kmod_module_get_name(m),
+		return fail(-err,
+			    "cannot read the module information of %s "
+			    "(%s).",
+			    path ? path : kmod_module_get_name(m),
 			    strerror(-err));
 	if (json) {
 		j_open('{');
@@ -1624,10 +1692,11 @@ static int info_one(struct kmod_module *m)
 			printf("%-13s %s\n", "name:", kmod_module_get_name(m));
 	}
 	for (i = 0; i < ARRAY_SIZE(info_order); i++)
-		info_key(info, info_order[i], !strcmp(info_order[i], "alias") ||
-			 !strcmp(info_order[i], "firmware") ||
-			 !strcmp(info_order[i], "author") ||
-			 !strcmp(info_order[i], "softdep"));
+		info_key(info, info_order[i],
+			 !strcmp(info_order[i], "alias") ||
+				 !strcmp(info_order[i], "firmware") ||
+				 !strcmp(info_order[i], "author") ||
+				 !strcmp(info_order[i], "softdep"));
 	kmod_list_foreach(l, info) {
 		const char *k = kmod_module_info_get_key(l);
 
@@ -1715,7 +1784,8 @@ static void usage(FILE *f)
 	      "  --moddir DIR  module directory (default "
 	      "/lib/modules/$(uname -r))\n"
 	      "\n"
-	      "Exit status: 0 done, 1 refused or failed, 2 usage.\n", f);
+	      "Exit status: 0 done, 1 refused or failed, 2 usage.\n",
+	      f);
 }
 
 int main(int argc, char **argv)
@@ -1790,7 +1860,7 @@ int main(int argc, char **argv)
 	if (ctx)
 		kmod_unref(ctx);
 	fflush(stdout);
-	if (ret < -1)	/* usage errors */
+	if (ret < -1) /* usage errors */
 		return 2;
 	return ret ? 1 : 0;
 }
