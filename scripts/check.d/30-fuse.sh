@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# The FUSE daemon: tests/fuse (pytest, real FUSE mounts on the host, as
-# root): mounting both profiles, mount -t fuse.twinfs, crashes, persistence,
-# bad input.  Needs /dev/fuse and fusermount3; about 15 s.
+# Check step (layer: test driver) for the FUSE daemon: tests/fuse (pytest,
+# real FUSE mounts on the host, as root): both profiles, mount -t
+# fuse.twinfs, crashes, persistence, bad input.  Needs /dev/fuse and
+# fusermount3; about 15 s.
 set -u
 cd "$TWINFS_ROOT"
 if [ "$(id -u)" != 0 ]; then

@@ -117,7 +117,7 @@ def test_crash_in_flight_write_base(tracker, image, mnt):
 	"""base (no writeback cache): the write() in flight gets
 	ECONNABORTED, everything after ENOTCONN."""
 	d = tracker.daemon(image, mnt).start('profile=base',
-					     'fault=write:6:hang',
+					     'fault=write:6:hang-once',
 					     foreground=True)
 	path = os.path.join(mnt, 'f')
 	w = Writer(path, every=2)
@@ -140,7 +140,7 @@ def test_crash_in_flight_fsync_optimized(tracker, image, mnt):
 	so the fsync() in flight gets ECONNABORTED; later fsync and close get
 	ENOTCONN, while a write() into the page cache may still succeed."""
 	d = tracker.daemon(image, mnt).start('profile=optimized',
-					     'fault=write:2:hang',
+					     'fault=write:2:hang-once',
 					     foreground=True)
 	path = os.path.join(mnt, 'f')
 	w = Writer(path, every=2)
