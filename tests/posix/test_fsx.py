@@ -1,0 +1,60 @@
+# twinfs tests/posix: the differential random-operation test (fsx.py) -
+# the same seeded operations on the target and on a tmpfs reference,
+# compared after every operation and at the end; then, where the suite can
+# remount the target, the whole tree again after a remount.
+# Layer: POSIX test suite; uses fsx.py and the fixtures of conftest.py.
+#
+#   TWINFS_FSX_SEED     seed (default: a new random one, printed)
+#   TWINFS_FSX_OPS      operations per test (default 4000 concurrent,
+#                       2000 sequential)
+#   TWINFS_FSX_CLIENTS  concurrent clients (default 4)
+import os
+import random
+
+import pytest
+
+import fsx
+import posixfs
+
+
+def _seed():
+	s = os.environ.get('TWINFS_FSX_SEED')
+	return int(s) if s else random.randrange(1 << 32)
+
+
+def _run(fs, ref, nops, nclients, record_property):
+	seed = _seed()
+	print('fsx: seed=%d ops=%d clients=%d target=%s (reproduce with '
+	      'TWINFS_FSX_SEED=%d TWINFS_FSX_OPS=%d TWINFS_FSX_CLIENTS=%d)'
+	      % (seed, nops, nclients, fs.kind, seed, nops, nclients))
+	record_property('fsx_seed', seed)
+	r = fsx.Run(fs.path, ref, seed, nops, nclients)
+	for n in r.notes:
+		print('fsx: ' + n)
+	r.run()
+	print('fsx: %d operations in %.1f s' % (r.ops_done, r.seconds))
+	record_property('fsx_seconds', round(r.seconds, 1))
+	if fs.can_remount:
+		before = posixfs.snapshot(fs.path, use_xattrs=r.use_xattrs)
+		fs.remount()
+		after = posixfs.snapshot(fs.path, use_xattrs=r.use_xattrs)
+		d = posixfs.diff_snapshots(before, after, 'before', 'after')
+		assert d == [], 'fsx tree changed across a remount (seed=%d):' \
+			'\n  %s' % (seed, '\n  '.join(d))
+		r.compare_trees()
+
+
+def test_fsx_sequential(fs, ref_tmpfs, record_property):
+	"""One client: a single deterministic stream of operations."""
+	n = int(os.environ.get('TWINFS_FSX_OPS', '2000'))
+	_run(fs, ref_tmpfs, n, 1, record_property)
+
+
+def test_fsx_concurrent(fs, ref_tmpfs, record_property):
+	"""Several clients at once, each on its own subtree and its own names
+	in one shared directory."""
+	n = int(os.environ.get('TWINFS_FSX_OPS', '4000'))
+	c = int(os.environ.get('TWINFS_FSX_CLIENTS', '4'))
+	if c < 2:
+		pytest.skip('TWINFS_FSX_CLIENTS < 2')
+	_run(fs, ref_tmpfs, n, c, record_property)
