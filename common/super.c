@@ -224,8 +224,18 @@ int tw_mount(struct tw_dev *dev, u64 dev_blocks,
 	err = check_super(fs);
 	if (err)
 		goto fail;
+	/*
+	 * Everything load_geometry() took from the superblock before replay
+	 * must still hold: the sizes (the validator has checked that the
+	 * regions follow from them) and the seeds.  Nothing changes them
+	 * after mkfs, so a replayed superblock that does is corruption.
+	 */
 	if (TW_GET64(fs->sb, s_blocks_count) != fs->nblocks ||
-	    TW_GET32(fs->sb, s_csum_seed) != fs->csum_seed) {
+	    TW_GET32(fs->sb, s_inodes_count) != fs->ninodes ||
+	    TW_GET32(fs->sb, s_journal_blocks) != fs->j.len ||
+	    TW_GET32(fs->sb, s_orphan_blocks) != fs->orphan_blocks ||
+	    TW_GET32(fs->sb, s_csum_seed) != fs->csum_seed ||
+	    TW_GET32(fs->sb, s_hash_seed) != fs->hash_seed) {
 		err = tw_corrupt(fs, "journal changed the geometry", 0);
 		goto fail;
 	}
