@@ -945,5 +945,8 @@ int tw_readdir(struct tw_fs *fs, u64 ino, u64 cookie, tw_readdir_fn fn,
 	}
 out:
 	tw_free(copy, TW_BLOCK_SIZE);
+	/* reading a directory accesses it, as reading a file does */
+	if (!err)
+		tw_touch_atime(fs, ino);
 	return err;
 }

@@ -43,11 +43,21 @@ static bool atime_due(struct tw_fs *fs, struct tw_inode *di)
 	return now - at >= 24ll * 3600 * 1000000000ll;
 }
 
-static void touch_atime(struct tw_fs *fs, u64 ino)
+void tw_touch_atime(struct tw_fs *fs, u64 ino)
 {
 	struct tw_ictx ic;
+	bool due = false;
 
-	if (tw_txn_begin(fs, TW_CR_INODE))
+	if (fs->rdonly || (fs->mnt_flags & TW_MNT_NOATIME))
+		return;
+	/* most calls find nothing to do: look before opening a handle */
+	tw_ilock(fs, ino, false);
+	if (!tw_iget(fs, ino, &ic)) {
+		due = atime_due(fs, ic.di);
+		tw_iput(&ic);
+	}
+	tw_iunlock(fs, ino, false);
+	if (!due || tw_txn_begin(fs, TW_CR_INODE))
 		return; /* atime is best effort (read-only, out of space) */
 	tw_ilock(fs, ino, true);
 	if (!tw_iget(fs, ino, &ic)) {
@@ -113,7 +123,7 @@ unlock:
 	if (err && !done)
 		return err;
 	if (atime)
-		touch_atime(fs, ino);
+		tw_touch_atime(fs, ino);
 	return (ssize_t)done;
 }
 

@@ -267,7 +267,7 @@ dunlock:
 
 /* ---- creation ---- */
 
-#define CR_CREATE (TW_CR_DIRADD + 2 * TW_CR_INODE + TW_CR_ALLOC + 2)
+#define CR_CREATE (TW_CR_DIRADD + 2 * TW_CR_INODE + 2 * TW_CR_ALLOC + 4)
 
 static int do_create(struct tw_fs *fs, const struct tw_cred *cred, u64 dino,
 		     const char *name, u32 len, u32 mode, u32 rdev,
@@ -333,14 +333,22 @@ static int do_create(struct tw_fs *fs, const struct tw_cred *cred, u64 dino,
 		TW_SET16(c.di, i_flags, TW_IFL_INLINE);
 		TW_SET64(c.di, i_size, tlen);
 	} else if (TW_S_ISLNK(mode)) {
-		struct tw_buf *b;
+		u32 k, done = 0;
 
-		err = tw_file_meta_new(fs, &c, 0, TW_SYML_MAGIC, tlen, &b);
-		if (!err) {
+		for (k = 0; !err && done < tlen; k++) {
+			u32 n = tlen - done;
+			struct tw_buf *b;
+
+			if (n > TW_SYML_PER_BLOCK)
+				n = TW_SYML_PER_BLOCK;
+			err = tw_file_meta_new(fs, &c, k, TW_SYML_MAGIC, n, &b);
+			if (err)
+				break;
 			memcpy((u8 *)tw_bdata(b) + sizeof(struct tw_blk_hdr),
-			       target, tlen);
+			       target + done, n);
 			err = tw_txn_dirty(fs, b);
 			tw_buf_release(b);
+			done += n;
 		}
 		TW_SET64(c.di, i_size, tlen);
 	}
@@ -349,11 +357,16 @@ static int do_create(struct tw_fs *fs, const struct tw_cred *cred, u64 dino,
 	if (!err)
 		err = tw_dir_add(fs, &d, name, len, ino, tw_mode_dtype(mode));
 	if (err) {
-		/* undo: nothing links the inode yet */
-		u64 blk = TW_GET64(c.di, i_block[0]);
+		/* undo: nothing links the inode yet; it owns at most two
+		 * direct blocks (a directory header, a long symlink) */
+		int k;
 
-		if (blk && !(TW_GET16(c.di, i_flags) & TW_IFL_INLINE))
-			tw_free_block(fs, blk);
+		for (k = 0; k < 2; k++) {
+			u64 blk = TW_GET64(c.di, i_block[k]);
+
+			if (blk && !(TW_GET16(c.di, i_flags) & TW_IFL_INLINE))
+				tw_free_block(fs, blk);
+		}
 		memset(c.di, 0, sizeof(*c.di));
 		TW_SET32(c.di, i_generation, gen);
 		tw_idirty(fs, &c);
@@ -448,10 +461,28 @@ ssize_t tw_readlink(struct tw_fs *fs, u64 ino, char *buf, size_t size)
 		err = (ssize_t)len;
 		goto put;
 	}
-	err = tw_file_meta_read(fs, &ic, 0, TW_SYML_MAGIC, &b);
-	if (!err) {
-		memcpy(buf, (u8 *)tw_bdata(b) + sizeof(struct tw_blk_hdr), len);
-		tw_buf_release(b);
+	{
+		u32 k, done = 0;
+
+		for (k = 0; done < len; k++) {
+			struct tw_blk_hdr *h;
+			u32 n = (u32)len - done;
+
+			if (n > TW_SYML_PER_BLOCK)
+				n = TW_SYML_PER_BLOCK;
+			err = tw_file_meta_read(fs, &ic, k, TW_SYML_MAGIC, &b);
+			if (err)
+				goto put;
+			h = tw_bdata(b);
+			if (TW_GET32(h, h_aux) < n) {
+				tw_buf_release(b);
+				err = tw_corrupt(fs, "short symlink block", ino);
+				goto put;
+			}
+			memcpy(buf + done, h + 1, n);
+			tw_buf_release(b);
+			done += n;
+		}
 		err = (ssize_t)len;
 	}
 put:

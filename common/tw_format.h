@@ -303,8 +303,11 @@ _Static_assert(sizeof(struct tw_xattr_entry) == 4, "xattr entry size");
 #define TW_XATTR_SPACE (TW_BLOCK_SIZE - sizeof(struct tw_xattr_header))
 #define TW_XATTR_ENTRY_LEN(nl, vl) ((4u + (nl) + (vl) + 3u) & ~3u)
 
-/* Long symlink targets (> TW_INLINE_MAX bytes) live in one block: */
-#define TW_SYML_MAX (TW_BLOCK_SIZE - sizeof(struct tw_blk_hdr) - 1) /* 4063 */
+/* Long symlink targets (> TW_INLINE_MAX bytes) live in logical blocks 0
+ * and, past TW_SYML_PER_BLOCK bytes, 1 of the inode: a header (h_aux = the
+ * bytes in this block) then the bytes.  Up to Linux's 4095. */
+#define TW_SYML_PER_BLOCK (TW_BLOCK_SIZE - sizeof(struct tw_blk_hdr)) /* 4064 */
+#define TW_SYML_MAX 4095u
 
 /* ------------------------------------------------------------------------ */
 /* Journal: s_journal_blocks blocks from s_journal_start.  Block 0 of the   */

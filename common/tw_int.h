@@ -248,6 +248,11 @@ int tw_dir_is_empty(struct tw_fs *fs, struct tw_ictx *dir, bool *empty);
 int tw_dir_parent(struct tw_fs *fs, struct tw_ictx *dir, u64 *parent);
 int tw_dir_set_parent(struct tw_fs *fs, struct tw_ictx *dir, u64 parent);
 
+/* ---- data (file.c) ---- */
+/* Update atime under the mount's atime rule (relatime by default); best
+ * effort.  The caller holds no lock and no handle. */
+void tw_touch_atime(struct tw_fs *fs, u64 ino);
+
 /* ---- xattrs (xattr.c) ---- */
 int tw_xattr_drop(struct tw_fs *fs, struct tw_ictx *ic);
 

@@ -202,6 +202,8 @@ static int twinfs_fill_super(struct super_block *sb, struct fs_context *fc)
 
 	if (sb_rdonly(sb))
 		mo.flags |= TW_MNT_RDONLY;
+	/* atime is the VFS's business here (touch_atime -> update_time) */
+	mo.flags |= TW_MNT_NOATIME;
 	/* the core validates everything and logs what is wrong */
 	err = tw_mount((struct tw_dev *)sb,
 		       bdev_nr_bytes(tw_sb_bdev(sb)) >> TW_BLOCK_SHIFT, &mo,
