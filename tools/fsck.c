@@ -639,8 +639,9 @@ static bool name_ok(const char *name, u32 len)
 	return tw_valid_name(name, len);
 }
 
-/* Check one directory's structure and entries. */
-static int check_dir(struct ctx *c, u64 ino)
+/* Check one directory's structure and entries (@header_only: just its
+ * header, which marks a directory with a damaged one I_BAD). */
+static int check_dir(struct ctx *c, u64 ino, bool header_only)
 {
 	struct tw_fs *fs = c->fs;
 	struct dirscan ds = { 0 };
@@ -679,6 +680,11 @@ static int check_dir(struct ctx *c, u64 ino)
 		tw_buf_release(hb);
 		tw_iput(&dir);
 		c->ii[ino].state = I_BAD; /* handled by the caller */
+		return 0;
+	}
+	if (header_only) {
+		tw_buf_release(hb);
+		tw_iput(&dir);
 		return 0;
 	}
 
@@ -849,6 +855,25 @@ static int check_dir(struct ctx *c, u64 ino)
 			      ((ds.ents[i].pos8 << 3) & (TW_BLOCK_SIZE - 1)));
 		child = TW_GET32(de, d_ino);
 		tw_buf_release(db);
+		if (c->ii[child].isdir && c->ii[child].dparent) {
+			/* a second name for a directory in this very directory
+			 * (the scan above only sees earlier directories') */
+			char nm[TW_NAME_MAX];
+			u32 nl;
+
+			err = entry_name(c, &dir, ds.ents[i].pos8, nm, &nl);
+			if (err)
+				goto out;
+			if (problem(c, false,
+				    "directory %llu: entry '%.*s' second link to a directory; remove",
+				    (unsigned long long)ino, (int)nl, nm)) {
+				err = drop_entry(c, &dir, ds.ents[i].pos8);
+				if (err)
+					goto out;
+			}
+			ds.ents[i] = ds.ents[--ds.n];
+			continue;
+		}
 		c->ii[child].links++;
 		if (c->ii[child].isdir) {
 			c->ii[child].dparent = (u32)ino;
@@ -900,10 +925,16 @@ static int pass_dirs(struct ctx *c)
 	int err;
 
 	note(c, "Pass 2: directory structure\n");
+	/*
+	 * Headers first: an entry naming a directory that is about to be
+	 * cleared must be dropped in this round, whatever the order of the
+	 * two directories; otherwise it dangles, and a reconnect that reuses
+	 * the freed inode number (/lost+found) makes it a second name.
+	 */
 	for (ino = TW_ROOT_INO; ino < c->ninodes; ino++) {
 		if (c->ii[ino].state != I_OK || !c->ii[ino].isdir)
 			continue;
-		err = check_dir(c, ino);
+		err = check_dir(c, ino, true);
 		if (err)
 			return err;
 		if (c->ii[ino].state == I_BAD) {
@@ -917,6 +948,13 @@ static int pass_dirs(struct ctx *c)
 				"directory %llu: header damaged; clear the directory",
 				(unsigned long long)ino);
 		}
+	}
+	for (ino = TW_ROOT_INO; ino < c->ninodes; ino++) {
+		if (c->ii[ino].state != I_OK || !c->ii[ino].isdir)
+			continue;
+		err = check_dir(c, ino, false);
+		if (err)
+			return err;
 	}
 	return 0;
 }
