@@ -261,6 +261,66 @@ static void clear_inode(struct ctx *c, struct tw_buf *b, struct tw_inode *di,
 	inode_write(c, b, di, ino);
 }
 
+/* The entries of an xattr block, as the core walks them (xattr.c). */
+static bool xattr_entries_ok(const struct tw_xattr_header *xh)
+{
+	const u8 *base = (const u8 *)(xh + 1);
+	u32 used = TW_GET32(xh, xh_used), off = 0, n = 0;
+
+	if (used > TW_XATTR_SPACE)
+		return false;
+	while (off < used) {
+		const struct tw_xattr_entry *e = (const void *)(base + off);
+		u32 l;
+
+		if (off + sizeof(*e) > used || !e->xe_name_len ||
+		    e->xe_ns < TW_XATTR_NS_USER ||
+		    e->xe_ns > TW_XATTR_NS_SECURITY)
+			return false;
+		l = TW_XATTR_ENTRY_LEN(e->xe_name_len,
+				       TW_GET16(e, xe_value_len));
+		if (off + l > used)
+			return false;
+		off += l;
+		n++;
+	}
+	return n == TW_GET32(xh, xh_count) && n;
+}
+
+/*
+ * A long symlink's target blocks (logical 0, and 1 past TW_SYML_PER_BLOCK
+ * bytes), as readlink reads them: 1 if they are right, 0 if not, or a
+ * negative errno.
+ */
+static int symlink_ok(struct ctx *c, const struct tw_inode *di, u64 ino)
+{
+	u64 size = TW_GET64(di, i_size), done = 0;
+	u32 k;
+
+	for (k = 0; done < size; k++) {
+		u64 blk = TW_GET64(di, i_block[k]);
+		u64 n = size - done;
+		struct tw_buf *b;
+		int r;
+
+		if (n > TW_SYML_PER_BLOCK)
+			n = TW_SYML_PER_BLOCK;
+		if (k >= TW_NDIRECT || blk < c->fs->data_start ||
+		    blk >= c->nblocks)
+			return 0;
+		r = hdr_block(c, blk, TW_SYML_MAGIC, ino, &b);
+		if (r < 0)
+			return r;
+		if (r && TW_GET32((struct tw_blk_hdr *)tw_bdata(b), h_aux) < n)
+			r = 0;
+		tw_buf_release(b);
+		if (!r)
+			return 0;
+		done += n;
+	}
+	return 1;
+}
+
 static int pass_inodes(struct ctx *c)
 {
 	u64 ino;
@@ -312,6 +372,24 @@ static int pass_inodes(struct ctx *c)
 			fprintf(c->out, "root inode is not a directory\n");
 			return -EUCLEAN;
 		}
+		if (TW_S_ISLNK(mode) &&
+		    !(TW_GET16(di, i_flags) & TW_IFL_INLINE)) {
+			r = symlink_ok(c, di, ino);
+			if (r < 0) {
+				tw_buf_release(b);
+				return r;
+			}
+			if (!r) {
+				if (problem(c, false,
+					    "inode %llu: symlink target block damaged; clear",
+					    (unsigned long long)ino)) {
+					ii->state = I_BAD;
+					clear_inode(c, b, di, ino);
+					tw_buf_release(b);
+					continue;
+				}
+			}
+		}
 		ii->state = I_OK;
 		ii->isdir = TW_S_ISDIR(mode);
 		ii->dtype = (u8)tw_mode_dtype(mode);
@@ -343,9 +421,7 @@ static int pass_inodes(struct ctx *c)
 					tw_buf_release(b);
 					return r;
 				}
-				if (!r || TW_GET32((struct tw_xattr_header *)
-							   tw_bdata(x),
-						   xh_used) > TW_XATTR_SPACE) {
+				if (!r || !xattr_entries_ok(tw_bdata(x))) {
 					if (problem(c, false,
 						    "inode %llu: xattr block damaged; clear",
 						    (unsigned long long)ino)) {
