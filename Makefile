@@ -10,7 +10,7 @@ BUILD ?= build
 MESON_OPTS ?=
 PKG_LIST := debian-packages.txt
 
-.PHONY: all deps guest configure build kmod demo check clean
+.PHONY: all deps guest configure build kmod demo check fuzz clean
 
 all: build
 
@@ -55,6 +55,11 @@ demo: build
 
 check: build
 	@./scripts/check.sh $(BUILD)
+
+# A long fuzzing campaign of the core and fsck (docs/fuzzing.md):
+# FUZZ_TIME seconds per target (default 1800), FUZZ_JOBS at a time.
+fuzz: deps
+	@TWINFS_BUILD=$(abspath $(BUILD)) ./tests/fuzz/fuzz.sh campaign $(FUZZ_TARGETS)
 
 clean:
 	rm -rf $(BUILD)
