@@ -26,422 +26,6 @@
 
 #define ROOT TW_ROOT_INO
 
-static u8 *ram_of(struct tw_dev *dev)
-{
-	return tw_backend_ram_data(tw_udev_backend(dev));
-}
-
-/* A RAM device holding a copy of @img. */
-static struct tw_dev *dev_from_image(const u8 *img, u64 blocks)
-{
-	struct tw_dev *dev = tw_udev_ram(blocks);
-
-	REQUIRE(dev);
-	memcpy(ram_of(dev), img, blocks * CT_BS);
-	return dev;
-}
-
-/* ------------------------------------------------------------------------ */
-/* The expected state: files and directories by path                        */
-/* ------------------------------------------------------------------------ */
-
-#define MAX_ENTS 256
-
-struct xent {
-	char path[48];
-	bool dir;
-	u64 seed; /* content: ct_pat(seed, pos) for pos >= hole */
-	u64 hole; /* bytes [0, hole) are zero */
-	u64 size;
-};
-
-struct xstate {
-	struct xent e[MAX_ENTS];
-	int n;
-};
-
-static struct xent *xfind(struct xstate *s, const char *path)
-{
-	int i;
-
-	for (i = 0; i < s->n; i++)
-		if (!strcmp(s->e[i].path, path))
-			return &s->e[i];
-	return NULL;
-}
-
-static void xdel(struct xstate *s, const char *path)
-{
-	struct xent *e = xfind(s, path);
-
-	REQUIRE(e);
-	*e = s->e[--s->n];
-}
-
-static struct xent *xadd(struct xstate *s, const char *path, bool dir)
-{
-	struct xent *e;
-
-	REQUIRE(s->n < MAX_ENTS && !xfind(s, path));
-	e = &s->e[s->n++];
-	memset(e, 0, sizeof(*e));
-	snprintf(e->path, sizeof(e->path), "%s", path);
-	e->dir = dir;
-	return e;
-}
-
-/* ------------------------------------------------------------------------ */
-/* Reading a mounted image back: root/<dir>/<file>, two levels             */
-/* ------------------------------------------------------------------------ */
-
-struct found {
-	char path[48];
-	u64 ino;
-	struct tw_attr a;
-	bool claimed;
-};
-
-struct gather {
-	struct found f[MAX_ENTS * 2];
-	int n;
-	const char *prefix;
-	int overflow;
-};
-
-static int gather_fn(void *ctx, const char *name, u32 len, u64 ino, u32 dtype,
-		     u64 next)
-{
-	struct gather *g = ctx;
-
-	if ((len == 1 && name[0] == '.') ||
-	    (len == 2 && name[0] == '.' && name[1] == '.'))
-		return 0;
-	if (g->n == (int)CT_ARRAY_SIZE(g->f)) {
-		g->overflow++;
-		return 0;
-	}
-	snprintf(g->f[g->n].path, sizeof(g->f[0].path), "%s%.*s", g->prefix,
-		 (int)len, name);
-	g->f[g->n].ino = ino;
-	g->n++;
-	return 0;
-}
-
-static int gather(struct tw_fs *fs, struct gather *g)
-{
-	int i, n, err;
-	char pfx[64];
-
-	memset(g, 0, sizeof(*g));
-	g->prefix = "";
-	err = tw_readdir(fs, ROOT, 0, gather_fn, g);
-	if (err)
-		return err;
-	n = g->n;
-	for (i = 0; i < n; i++) {
-		err = tw_getattr(fs, g->f[i].ino, &g->f[i].a);
-		if (err)
-			return err;
-		if (!TW_S_ISDIR(g->f[i].a.mode))
-			continue;
-		snprintf(pfx, sizeof(pfx), "%s/", g->f[i].path);
-		g->prefix = pfx;
-		err = tw_readdir(fs, g->f[i].ino, 0, gather_fn, g);
-		if (err)
-			return err;
-	}
-	for (i = n; i < g->n; i++) {
-		err = tw_getattr(fs, g->f[i].ino, &g->f[i].a);
-		if (err)
-			return err;
-	}
-	return g->overflow ? -E2BIG : 0;
-}
-
-static struct found *gfind(struct gather *g, const char *path)
-{
-	int i;
-
-	for (i = 0; i < g->n; i++)
-		if (!strcmp(g->f[i].path, path))
-			return &g->f[i];
-	return NULL;
-}
-
-/*
- * Compare a file's contents with an expected entry.  @lo..@size: bytes
- * that may be either the pattern or zero (a tail zeroed by a truncation
- * whose transaction did not commit).
- */
-static int check_content(struct tw_fs *fs, struct found *f,
-			 const struct xent *x, u64 size, u64 lo)
-{
-	static u8 buf[1 << 16];
-	u64 pos = 0;
-
-	while (pos < size) {
-		size_t n = size - pos > sizeof(buf) ? sizeof(buf) :
-						      (size_t)(size - pos);
-		ssize_t r = tw_read(fs, f->ino, pos, buf, n);
-		size_t i;
-
-		if (r != (ssize_t)n)
-			return -1;
-		i = 0;
-		if (pos < x->hole) {
-			static const u8 zero[sizeof(buf)];
-			size_t z =
-				x->hole - pos < n ? (size_t)(x->hole - pos) : n;
-
-			if (!memcmp(buf, zero, z))
-				i = z; /* the hole reads as zeros */
-		}
-		for (; i < n; i++) {
-			u64 p = pos + i;
-			u8 want = p < x->hole ? 0 : ct_pat(x->seed, p);
-
-			if (buf[i] != want && !(p >= lo && buf[i] == 0)) {
-				fprintf(stderr,
-					"  %s: byte %llu is 0x%02x, want 0x%02x\n",
-					x->path, (unsigned long long)p, buf[i],
-					want);
-				return -1;
-			}
-		}
-		pos += n;
-	}
-	return 0;
-}
-
-/* ------------------------------------------------------------------------ */
-/* The workload                                                             */
-/* ------------------------------------------------------------------------ */
-
-#define NPHASE 6
-#define NFILE 6
-
-struct wl {
-	struct tw_fs *fs;
-	struct xstate st[NPHASE + 1]; /* state after phase j's sync */
-	u64 sync_rec[NPHASE + 1]; /* records in the log after that sync */
-	/* renames in phase j: from -> to (for atomicity checks) */
-	char ren_from[NPHASE + 1][48], ren_to[NPHASE + 1][48];
-};
-
-static u64 fsize(int j, int k)
-{
-	return k == 0 ? 0 : (u64)((j * 7919 + k * 4099) % 30000 + 1);
-}
-
-static u64 path_ino(struct tw_fs *fs, const char *path)
-{
-	char d[48];
-	const char *slash = strchr(path, '/');
-	u64 dir;
-
-	if (!slash)
-		return ct_ino(fs, ROOT, path);
-	snprintf(d, sizeof(d), "%.*s", (int)(slash - path), path);
-	dir = ct_ino(fs, ROOT, d);
-	return dir ? ct_ino(fs, dir, slash + 1) : 0;
-}
-
-/* Phase @j of the workload on @fs, mirrored in @s. */
-static void run_phase(struct wl *w, int j, struct xstate *s)
-{
-	struct tw_fs *fs = w->fs;
-	char path[48], name[16];
-	u8 *buf = malloc(40000);
-	u64 d, ino;
-	int k;
-
-	REQUIRE(buf);
-	snprintf(name, sizeof(name), "d%d", j);
-	REQUIRE_EQ(ct_mkdir(fs, ROOT, name, &d), 0);
-	xadd(s, name, true);
-	for (k = 0; k < NFILE; k++) {
-		struct xent *x;
-
-		snprintf(name, sizeof(name), "f%d", k);
-		REQUIRE_EQ(ct_create(fs, d, name, 0644, &ino), 0);
-		snprintf(path, sizeof(path), "d%d/f%d", j, k);
-		x = xadd(s, path, false);
-		x->seed = (u64)j * 16 + (u64)k;
-		x->size = fsize(j, k);
-		ct_fill(buf, x->size, x->seed, 0);
-		REQUIRE_EQ(tw_write(fs, ino, 0, buf, x->size), x->size);
-		if (k == 0)
-			REQUIRE_EQ(tw_setxattr(fs, ino, "user.phase", &j,
-					       sizeof(j), 0),
-				   0);
-	}
-	if (j == 2) {
-		struct xent *x;
-
-		REQUIRE_EQ(ct_create(fs, d, "sparse", 0644, &ino), 0);
-		x = xadd(s, "d2/sparse", false);
-		x->seed = 999;
-		x->hole = 3u << 20;
-		x->size = x->hole + 5000;
-		ct_fill(buf, 5000, x->seed, x->hole);
-		REQUIRE_EQ(tw_write(fs, ino, x->hole, buf, 5000), 5000);
-	}
-	if (j >= 2) {
-		u64 pd;
-		struct xent *x;
-
-		snprintf(name, sizeof(name), "d%d", j - 1);
-		pd = ct_ino(fs, ROOT, name);
-		/* unlink, rename across directories, truncate */
-		REQUIRE_EQ(ct_unlink(fs, pd, "f1"), 0);
-		snprintf(path, sizeof(path), "d%d/f1", j - 1);
-		xdel(s, path);
-		snprintf(name, sizeof(name), "r%d", j);
-		REQUIRE_EQ(ct_rename(fs, pd, "f2", d, name, 0), 0);
-		snprintf(w->ren_from[j], 48, "d%d/f2", j - 1);
-		snprintf(w->ren_to[j], 48, "d%d/r%d", j, j);
-		x = xfind(s, w->ren_from[j]);
-		REQUIRE(x);
-		snprintf(x->path, sizeof(x->path), "%s", w->ren_to[j]);
-		snprintf(path, sizeof(path), "d%d/f3", j - 1);
-		x = xfind(s, path);
-		REQUIRE(x);
-		x->size /= 3;
-		REQUIRE_EQ(ct_truncate(fs, path_ino(fs, path), x->size), 0);
-		/* an empty directory comes and goes */
-		if (j >= 3) {
-			REQUIRE_EQ(ct_rmdir(fs, pd, "e"), 0);
-			snprintf(path, sizeof(path), "d%d/e", j - 1);
-			xdel(s, path);
-		}
-		REQUIRE_EQ(ct_mkdir(fs, d, "e", NULL), 0);
-		snprintf(path, sizeof(path), "d%d/e", j);
-		xadd(s, path, true);
-		/* a file unlinked while "open": an orphan at the crash */
-		REQUIRE_EQ(ct_create(fs, d, "tmp", 0644, &ino), 0);
-		REQUIRE_EQ(tw_write(fs, ino, 0, buf, 9000), 9000);
-		REQUIRE_EQ(tw_unlink(fs, d, "tmp", 3, NULL, NULL), 0);
-		/* (never evicted: mount's orphan recovery frees it) */
-	}
-	free(buf);
-}
-
-/*
- * Check a mounted image whose state lies between @a and @b (equal for an
- * exact state); @ren_from -> @ren_to (may be NULL) was renamed meanwhile.
- */
-static int check_between(struct tw_fs *fs, struct xstate *a, struct xstate *b,
-			 const char *ren_from, const char *ren_to)
-{
-	static struct gather g;
-	int i, bad = 0, err;
-
-	err = gather(fs, &g);
-	if (err) {
-		fprintf(stderr, "  gathering the tree: %d%s\n", err,
-			ct_errname(err));
-		return 1;
-	}
-	/* in both states */
-	for (i = 0; i < a->n; i++) {
-		struct xent *x = &a->e[i], *y = xfind(b, x->path);
-		struct found *f = gfind(&g, x->path);
-
-		if (!f) {
-			if (y) {
-				fprintf(stderr, "  %s missing\n", x->path);
-				bad++;
-			}
-			continue;
-		}
-		f->claimed = true;
-		if (TW_S_ISDIR(f->a.mode) != x->dir) {
-			fprintf(stderr, "  %s: wrong type\n", x->path);
-			bad++;
-			continue;
-		}
-		if (x->dir)
-			continue;
-		if (y && y->size != x->size) {
-			/* truncated in the interval: old or new size */
-			u64 lo = y->size < x->size ? y->size : x->size;
-
-			if (f->a.size != x->size && f->a.size != y->size) {
-				fprintf(stderr,
-					"  %s: size %llu, want %llu or %llu\n",
-					x->path, (unsigned long long)f->a.size,
-					(unsigned long long)x->size,
-					(unsigned long long)y->size);
-				bad++;
-			} else if (check_content(fs, f, x, f->a.size, lo)) {
-				bad++;
-			}
-			continue;
-		}
-		if (f->a.size != x->size) {
-			fprintf(stderr, "  %s: size %llu, want %llu\n", x->path,
-				(unsigned long long)f->a.size,
-				(unsigned long long)x->size);
-			bad++;
-		} else if (check_content(fs, f, x, x->size, ~0ull)) {
-			bad++;
-		}
-	}
-	/* new in the interval: absent, or a prefix of the final contents */
-	for (i = 0; i < b->n; i++) {
-		struct xent *y = &b->e[i];
-		struct found *f;
-
-		if (xfind(a, y->path))
-			continue;
-		f = gfind(&g, y->path);
-		if (!f)
-			continue;
-		f->claimed = true;
-		if (TW_S_ISDIR(f->a.mode) != y->dir) {
-			fprintf(stderr, "  %s: wrong type\n", y->path);
-			bad++;
-		} else if (!y->dir &&
-			   (f->a.size > y->size ||
-			    check_content(fs, f, y, f->a.size, ~0ull))) {
-			fprintf(stderr, "  %s (new): size %llu of %llu\n",
-				y->path, (unsigned long long)f->a.size,
-				(unsigned long long)y->size);
-			bad++;
-		}
-	}
-	/* nothing else */
-	for (i = 0; i < g.n; i++) {
-		if (!g.f[i].claimed) {
-			fprintf(stderr, "  unexpected %s\n", g.f[i].path);
-			bad++;
-		}
-	}
-	/* a rename in the interval is atomic */
-	if (ren_from && ren_from[0]) {
-		bool from = gfind(&g, ren_from) != NULL;
-		bool to = gfind(&g, ren_to) != NULL;
-
-		if (from == to) {
-			fprintf(stderr, "  rename %s -> %s: %s\n", ren_from,
-				ren_to, from ? "both names" : "neither name");
-			bad++;
-		}
-	}
-	bad += ct_walk_check(fs, NULL);
-	return bad;
-}
-
-/* A crash image whose last completed sync was @k: between st[k] and
- * st[k + 1]. */
-static int check_image(struct wl *w, struct tw_fs *fs, int k)
-{
-	if (k >= NPHASE)
-		return check_between(fs, &w->st[k], &w->st[k], NULL, NULL);
-	return check_between(fs, &w->st[k], &w->st[k + 1], w->ren_from[k + 1],
-			     w->ren_to[k + 1]);
-}
-
 /* ------------------------------------------------------------------------ */
 /* A crash after a sync, with a snapshot of the RAM device                 */
 /* ------------------------------------------------------------------------ */
@@ -451,7 +35,7 @@ static void test_snapshot_crash(void)
 	const u64 blocks = 4096;
 	struct tw_dev *dev = ct_ram_mkfs(blocks, 0, 0), *crash;
 	struct tw_fs *fs = ct_mount(dev), *cfs;
-	static struct wl w;
+	static struct cw_wl w;
 	u8 *snap = malloc(blocks * CT_BS);
 	int bad;
 
@@ -459,20 +43,20 @@ static void test_snapshot_crash(void)
 	memset(&w, 0, sizeof(w));
 	w.fs = fs;
 	w.st[1] = w.st[0];
-	run_phase(&w, 1, &w.st[1]);
+	cw_run_phase(&w, 1, &w.st[1]);
 	w.st[2] = w.st[1];
-	run_phase(&w, 2, &w.st[2]);
+	cw_run_phase(&w, 2, &w.st[2]);
 	CHECK_EQ(tw_sync(fs), 0);
-	memcpy(snap, ram_of(dev), blocks * CT_BS);
+	memcpy(snap, ct_ram_of(dev), blocks * CT_BS);
 	/* go on without a sync, then "crash": the snapshot is the disk */
 	w.st[3] = w.st[2];
-	run_phase(&w, 3, &w.st[3]);
+	cw_run_phase(&w, 3, &w.st[3]);
 
-	crash = dev_from_image(snap, blocks);
+	crash = ct_dev_from_image(snap, blocks);
 	ct_log_capture(true);
 	REQUIRE_EQ(tw_mount(crash, blocks, NULL, &cfs), 0);
 	ct_log_release();
-	bad = check_between(cfs, &w.st[2], &w.st[2], NULL, NULL);
+	bad = cw_check_between(cfs, &w.st[2], &w.st[2], NULL, NULL);
 	CHECK_EQ(bad, 0);
 	/* exactly the synced state: phase 3 is not there at all */
 	CHECK_EQ(ct_lookup(cfs, ROOT, "d3", NULL), -ENOENT);
@@ -486,7 +70,7 @@ static void test_snapshot_crash(void)
 
 	/* the original goes on as if nothing happened */
 	fs = ct_remount(fs);
-	CHECK_EQ(check_between(fs, &w.st[3], &w.st[3], NULL, NULL), 0);
+	CHECK_EQ(cw_check_between(fs, &w.st[3], &w.st[3], NULL, NULL), 0);
 	CHECK_EQ(tw_unmount(fs), 0);
 	ct_close(dev);
 	free(snap);
@@ -510,7 +94,7 @@ struct recording {
 	u64 journal_start, journal_blocks;
 };
 
-static void record_workload(struct wl *w, struct recording *rec, u64 blocks,
+static void record_workload(struct cw_wl *w, struct recording *rec, u64 blocks,
 			    u32 journal)
 {
 	struct tw_mkfs_opts o = ct_mkfs_opts(blocks, 0, journal);
@@ -532,7 +116,7 @@ static void record_workload(struct wl *w, struct recording *rec, u64 blocks,
 	REQUIRE(dev);
 	REQUIRE_EQ(tw_mkfs(dev, &o), 0);
 	REQUIRE_EQ(tw_udev_drop_caches(dev), 0);
-	memcpy(rec->base, ram_of(dev), blocks * CT_BS);
+	memcpy(rec->base, ct_ram_of(dev), blocks * CT_BS);
 	ct_close(dev);
 
 	/* the same image behind a recorder */
@@ -551,10 +135,10 @@ static void record_workload(struct wl *w, struct recording *rec, u64 blocks,
 	w->fs = ct_mount(dev);
 	rec->journal_start = tw_fs_super(w->fs)->s_journal_start;
 	rec->journal_blocks = tw_fs_super(w->fs)->s_journal_blocks;
-	for (j = 1; j <= NPHASE; j++) {
+	for (j = 1; j <= CW_NPHASE; j++) {
 		w->st[j] = w->st[j - 1];
-		run_phase(w, j, &w->st[j]);
-		if (j < NPHASE)
+		cw_run_phase(w, j, &w->st[j]);
+		if (j < CW_NPHASE)
 			REQUIRE_EQ(tw_sync(w->fs), 0);
 		else
 			REQUIRE_EQ(tw_unmount(w->fs), 0);
@@ -600,11 +184,11 @@ static void free_recording(struct recording *rec)
 }
 
 /* The last sync completed by a prefix of @p records. */
-static int last_sync(struct wl *w, u64 p)
+static int last_sync(struct cw_wl *w, u64 p)
 {
 	int k = 0;
 
-	while (k < NPHASE && w->sync_rec[k + 1] <= p)
+	while (k < CW_NPHASE && w->sync_rec[k + 1] <= p)
 		k++;
 	return k;
 }
@@ -614,7 +198,7 @@ static int last_sync(struct wl *w, u64 p)
  * of sync @k); with @write_too, also that it takes a change and remounts.
  * The image is copied to @dev, a RAM device of the same size.
  */
-static int try_image(struct wl *w, struct tw_dev *dev, const u8 *img,
+static int try_image(struct cw_wl *w, struct tw_dev *dev, const u8 *img,
 		     u64 blocks, int k, bool exact, bool write_too,
 		     const char *what)
 {
@@ -622,7 +206,7 @@ static int try_image(struct wl *w, struct tw_dev *dev, const u8 *img,
 	int err, bad;
 
 	REQUIRE_EQ(tw_udev_drop_caches(dev), 0);
-	memcpy(ram_of(dev), img, blocks * CT_BS);
+	memcpy(ct_ram_of(dev), img, blocks * CT_BS);
 	ct_log_capture(true);
 	err = tw_mount(dev, blocks, NULL, &fs);
 	ct_log_release();
@@ -631,8 +215,8 @@ static int try_image(struct wl *w, struct tw_dev *dev, const u8 *img,
 			ct_errname(err), ct_last_log);
 		return 1;
 	}
-	bad = exact ? check_between(fs, &w->st[k], &w->st[k], NULL, NULL) :
-		      check_image(w, fs, k);
+	bad = exact ? cw_check_between(fs, &w->st[k], &w->st[k], NULL, NULL) :
+		      cw_check_image(w, fs, k);
 	if (!bad && write_too) {
 		u64 ino;
 
@@ -643,7 +227,7 @@ static int try_image(struct wl *w, struct tw_dev *dev, const u8 *img,
 			bad++;
 		}
 		fs = ct_remount(fs);
-		if (path_ino(fs, "post-crash") == 0)
+		if (cw_path_ino(fs, "post-crash") == 0)
 			bad++;
 		bad += ct_walk_check(fs, NULL);
 	}
@@ -658,7 +242,7 @@ static int try_image(struct wl *w, struct tw_dev *dev, const u8 *img,
 static void test_recorded_crashes(void)
 {
 	const u64 blocks = 1024;
-	static struct wl w;
+	static struct cw_wl w;
 	struct recording rec;
 	struct tw_dev *scratch = tw_udev_ram(blocks);
 	u8 *img, *img2;
@@ -758,7 +342,7 @@ static u32 magic_of(const u8 *data)
 static void test_torn_transactions(void)
 {
 	const u64 blocks = 1024;
-	static struct wl w;
+	static struct cw_wl w;
 	struct recording rec;
 	struct tw_dev *scratch = tw_udev_ram(blocks);
 	u8 *img = malloc(blocks * CT_BS), *save = malloc(CT_BS);
@@ -770,7 +354,7 @@ static void test_torn_transactions(void)
 	record_workload(&w, &rec, blocks, 400);
 	seed = TW_GET32((struct tw_super *)rec.base, s_csum_seed);
 
-	for (k = 2; k < NPHASE; k++) {
+	for (k = 2; k < CW_NPHASE; k++) {
 		char name[8];
 
 		/* the first transaction committed in phase k: it holds the
@@ -815,7 +399,7 @@ static void test_torn_transactions(void)
 			struct tw_fs *fs;
 
 			REQUIRE_EQ(tw_udev_drop_caches(scratch), 0);
-			memcpy(ram_of(scratch), img, blocks * CT_BS);
+			memcpy(ct_ram_of(scratch), img, blocks * CT_BS);
 			ct_log_capture(true);
 			REQUIRE_EQ(tw_mount(scratch, blocks, NULL, &fs), 0);
 			ct_log_release();
@@ -883,7 +467,7 @@ static void test_torn_transactions(void)
 static void expect_refused(const u8 *img, u64 blocks, int want, const char *msg,
 			   const char *what)
 {
-	struct tw_dev *dev = dev_from_image(img, blocks);
+	struct tw_dev *dev = ct_dev_from_image(img, blocks);
 	struct tw_fs *fs = NULL;
 	int err;
 
@@ -917,7 +501,7 @@ static void test_corrupt_supers(void)
 	REQUIRE_EQ(ct_create(fs, ROOT, "x", 0644, NULL), 0);
 	CHECK_EQ(tw_unmount(fs), 0);
 	CHECK_EQ(tw_udev_drop_caches(dev), 0);
-	memcpy(img, ram_of(dev), blocks * CT_BS);
+	memcpy(img, ct_ram_of(dev), blocks * CT_BS);
 	ct_close(dev);
 	jstart = TW_GET64(sb, s_journal_start);
 	seed = TW_GET32(sb, s_csum_seed);
@@ -925,7 +509,7 @@ static void test_corrupt_supers(void)
 
 	/* sanity: the clean image mounts */
 	{
-		struct tw_dev *d2 = dev_from_image(img, blocks);
+		struct tw_dev *d2 = ct_dev_from_image(img, blocks);
 
 		fs = NULL;
 		CHECK_EQ(tw_mount(d2, blocks, NULL, &fs), 0);

@@ -806,4 +806,464 @@ static inline u64 ct_below(struct ct_rng *r, u64 n)
 	return n ? ct_rand(r) % n : 0;
 }
 
+/* ------------------------------------------------------------------------ */
+/* A workload with a model of its states, for crash and fault tests         */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * cw_run_phase() runs phase j of a fixed workload (a directory of files
+ * with known contents, an xattr, a sparse file, then an unlink, a rename
+ * across directories, a truncation, an empty directory, an unlinked file
+ * left open) and mirrors it in a struct cw_state: paths with their
+ * contents.  cw_check_between() checks a mounted image against two such
+ * states: everything in both must be there intact, what changed between
+ * them may be in either form (a new file may be a prefix of itself), a
+ * rename is atomic, nothing else exists, and ct_walk_check() passes.
+ */
+
+static inline u8 *ct_ram_of(struct tw_dev *dev)
+{
+	return tw_backend_ram_data(tw_udev_backend(dev));
+}
+
+/* A RAM device holding a copy of @img. */
+static inline struct tw_dev *ct_dev_from_image(const u8 *img, u64 blocks)
+{
+	struct tw_dev *dev = tw_udev_ram(blocks);
+
+	REQUIRE(dev);
+	memcpy(ct_ram_of(dev), img, blocks * CT_BS);
+	return dev;
+}
+
+/* ------------------------------------------------------------------------ */
+/* The expected state: files and directories by path                        */
+/* ------------------------------------------------------------------------ */
+
+#define CW_MAX_ENTS 256
+
+struct cw_ent {
+	char path[48];
+	bool dir;
+	u64 seed; /* content: ct_pat(seed, pos) for pos >= hole */
+	u64 hole; /* bytes [0, hole) are zero */
+	u64 size;
+};
+
+struct cw_state {
+	struct cw_ent e[CW_MAX_ENTS];
+	int n;
+};
+
+static inline struct cw_ent *cw_find(struct cw_state *s, const char *path)
+{
+	int i;
+
+	for (i = 0; i < s->n; i++)
+		if (!strcmp(s->e[i].path, path))
+			return &s->e[i];
+	return NULL;
+}
+
+static inline void cw_del(struct cw_state *s, const char *path)
+{
+	struct cw_ent *e = cw_find(s, path);
+
+	REQUIRE(e);
+	*e = s->e[--s->n];
+}
+
+static inline struct cw_ent *cw_add(struct cw_state *s, const char *path,
+				    bool dir)
+{
+	struct cw_ent *e;
+
+	REQUIRE(s->n < CW_MAX_ENTS && !cw_find(s, path));
+	e = &s->e[s->n++];
+	memset(e, 0, sizeof(*e));
+	snprintf(e->path, sizeof(e->path), "%s", path);
+	e->dir = dir;
+	return e;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Reading a mounted image back: root/<dir>/<file>, two levels             */
+/* ------------------------------------------------------------------------ */
+
+struct cw_found {
+	char path[48];
+	u64 ino;
+	struct tw_attr a;
+	bool claimed;
+};
+
+struct cw_gather {
+	struct cw_found f[CW_MAX_ENTS * 2];
+	int n;
+	const char *prefix;
+	int overflow;
+};
+
+static inline int cw_gather_fn(void *ctx, const char *name, u32 len, u64 ino,
+			       u32 dtype, u64 next)
+{
+	struct cw_gather *g = ctx;
+
+	if ((len == 1 && name[0] == '.') ||
+	    (len == 2 && name[0] == '.' && name[1] == '.'))
+		return 0;
+	if (g->n == (int)CT_ARRAY_SIZE(g->f)) {
+		g->overflow++;
+		return 0;
+	}
+	snprintf(g->f[g->n].path, sizeof(g->f[0].path), "%s%.*s", g->prefix,
+		 (int)len, name);
+	g->f[g->n].ino = ino;
+	g->n++;
+	return 0;
+}
+
+static inline int cw_gather(struct tw_fs *fs, struct cw_gather *g)
+{
+	int i, n, err;
+	char pfx[64];
+
+	memset(g, 0, sizeof(*g));
+	g->prefix = "";
+	err = tw_readdir(fs, TW_ROOT_INO, 0, cw_gather_fn, g);
+	if (err)
+		return err;
+	n = g->n;
+	for (i = 0; i < n; i++) {
+		err = tw_getattr(fs, g->f[i].ino, &g->f[i].a);
+		if (err)
+			return err;
+		if (!TW_S_ISDIR(g->f[i].a.mode))
+			continue;
+		snprintf(pfx, sizeof(pfx), "%s/", g->f[i].path);
+		g->prefix = pfx;
+		err = tw_readdir(fs, g->f[i].ino, 0, cw_gather_fn, g);
+		if (err)
+			return err;
+	}
+	for (i = n; i < g->n; i++) {
+		err = tw_getattr(fs, g->f[i].ino, &g->f[i].a);
+		if (err)
+			return err;
+	}
+	return g->overflow ? -E2BIG : 0;
+}
+
+static inline struct cw_found *cw_gfind(struct cw_gather *g, const char *path)
+{
+	int i;
+
+	for (i = 0; i < g->n; i++)
+		if (!strcmp(g->f[i].path, path))
+			return &g->f[i];
+	return NULL;
+}
+
+/*
+ * Compare a file's contents with an expected entry.  @lo..@size: bytes
+ * that may be either the pattern or zero (a tail zeroed by a truncation
+ * whose transaction did not commit).
+ */
+static inline int cw_check_content(struct tw_fs *fs, struct cw_found *f,
+				   const struct cw_ent *x, u64 size, u64 lo)
+{
+	static u8 buf[1 << 16];
+	u64 pos = 0;
+
+	while (pos < size) {
+		size_t n = size - pos > sizeof(buf) ? sizeof(buf) :
+						      (size_t)(size - pos);
+		ssize_t r = tw_read(fs, f->ino, pos, buf, n);
+		size_t i;
+
+		if (r != (ssize_t)n)
+			return -1;
+		i = 0;
+		if (pos < x->hole) {
+			static const u8 zero[sizeof(buf)];
+			size_t z =
+				x->hole - pos < n ? (size_t)(x->hole - pos) : n;
+
+			if (!memcmp(buf, zero, z))
+				i = z; /* the hole reads as zeros */
+		}
+		for (; i < n; i++) {
+			u64 p = pos + i;
+			u8 want = p < x->hole ? 0 : ct_pat(x->seed, p);
+
+			if (buf[i] != want && !(p >= lo && buf[i] == 0)) {
+				fprintf(stderr,
+					"  %s: byte %llu is 0x%02x, want 0x%02x\n",
+					x->path, (unsigned long long)p, buf[i],
+					want);
+				return -1;
+			}
+		}
+		pos += n;
+	}
+	return 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* The workload                                                             */
+/* ------------------------------------------------------------------------ */
+
+#define CW_NPHASE 6
+#define CW_NFILE 6
+
+struct cw_wl {
+	struct tw_fs *fs;
+	struct cw_state st[CW_NPHASE + 1]; /* state after phase j's sync */
+	u64 sync_rec[CW_NPHASE + 1]; /* records in the log after that sync */
+	/* renames in phase j: from -> to (for atomicity checks) */
+	char ren_from[CW_NPHASE + 1][48], ren_to[CW_NPHASE + 1][48];
+};
+
+static inline u64 cw_fsize(int j, int k)
+{
+	return k == 0 ? 0 : (u64)((j * 7919 + k * 4099) % 30000 + 1);
+}
+
+static inline u64 cw_path_ino(struct tw_fs *fs, const char *path)
+{
+	char d[48];
+	const char *slash = strchr(path, '/');
+	u64 dir;
+
+	if (!slash)
+		return ct_ino(fs, TW_ROOT_INO, path);
+	snprintf(d, sizeof(d), "%.*s", (int)(slash - path), path);
+	dir = ct_ino(fs, TW_ROOT_INO, d);
+	return dir ? ct_ino(fs, dir, slash + 1) : 0;
+}
+
+/*
+ * In fault runs an operation may fail with EIO (or EROFS once the journal
+ * has failed): the phase stops there.  Otherwise every step must succeed.
+ */
+static bool cw_lenient;
+
+#define CW_STEP(expr, want)                                                \
+	do {                                                               \
+		long long _r = (long long)(expr), _w = (long long)(want);  \
+		if (_r != _w) {                                            \
+			if (!cw_lenient || _r >= 0 ||                      \
+			    (_r != -EIO && _r != -EROFS)) {                \
+				ct_fail_hdr(__FILE__, __LINE__);           \
+				fprintf(stderr, "%s: %lld%s, want %lld\n", \
+					#expr, _r, ct_errname(_r), _w);    \
+				if (!cw_lenient)                           \
+					exit(1);                           \
+				ct_failed();                               \
+			}                                                  \
+			ok = false;                                        \
+			goto out;                                          \
+		}                                                          \
+	} while (0)
+
+/* An inode number a later step needs: 0 (a failed lookup) stops. */
+#define CW_NEED(v) CW_STEP((v) ? 0 : -EIO, 0)
+
+/* Phase @j of the workload on @fs, mirrored in @s; false if it stopped. */
+static inline bool cw_run_phase(struct cw_wl *w, int j, struct cw_state *s)
+{
+	struct tw_fs *fs = w->fs;
+	char path[48], name[16];
+	u8 *buf = malloc(40000);
+	u64 d, ino, pd;
+	struct cw_ent *x;
+	bool ok = true;
+	int k;
+
+	REQUIRE(buf);
+	snprintf(name, sizeof(name), "d%d", j);
+	CW_STEP(ct_mkdir(fs, TW_ROOT_INO, name, &d), 0);
+	cw_add(s, name, true);
+	for (k = 0; k < CW_NFILE; k++) {
+		snprintf(name, sizeof(name), "f%d", k);
+		CW_STEP(ct_create(fs, d, name, 0644, &ino), 0);
+		snprintf(path, sizeof(path), "d%d/f%d", j, k);
+		x = cw_add(s, path, false);
+		x->seed = (u64)j * 16 + (u64)k;
+		x->size = cw_fsize(j, k);
+		ct_fill(buf, x->size, x->seed, 0);
+		CW_STEP(tw_write(fs, ino, 0, buf, x->size), x->size);
+		if (k == 0)
+			CW_STEP(tw_setxattr(fs, ino, "user.phase", &j,
+					    sizeof(j), 0),
+				0);
+	}
+	if (j == 2) {
+		CW_STEP(ct_create(fs, d, "sparse", 0644, &ino), 0);
+		x = cw_add(s, "d2/sparse", false);
+		x->seed = 999;
+		x->hole = 3u << 20;
+		x->size = x->hole + 5000;
+		ct_fill(buf, 5000, x->seed, x->hole);
+		CW_STEP(tw_write(fs, ino, x->hole, buf, 5000), 5000);
+	}
+	if (j >= 2) {
+		snprintf(name, sizeof(name), "d%d", j - 1);
+		pd = ct_ino(fs, TW_ROOT_INO, name);
+		CW_NEED(pd);
+		/* unlink, rename across directories, truncate */
+		CW_STEP(ct_unlink(fs, pd, "f1"), 0);
+		snprintf(path, sizeof(path), "d%d/f1", j - 1);
+		cw_del(s, path);
+		snprintf(name, sizeof(name), "r%d", j);
+		snprintf(w->ren_from[j], 48, "d%d/f2", j - 1);
+		snprintf(w->ren_to[j], 48, "d%d/r%d", j, j);
+		CW_STEP(ct_rename(fs, pd, "f2", d, name, 0), 0);
+		x = cw_find(s, w->ren_from[j]);
+		REQUIRE(x);
+		snprintf(x->path, sizeof(x->path), "%s", w->ren_to[j]);
+		snprintf(path, sizeof(path), "d%d/f3", j - 1);
+		x = cw_find(s, path);
+		REQUIRE(x);
+		ino = cw_path_ino(fs, path);
+		CW_NEED(ino);
+		x->size /= 3;
+		CW_STEP(ct_truncate(fs, ino, x->size), 0);
+		/* an empty directory comes and goes */
+		if (j >= 3) {
+			CW_STEP(ct_rmdir(fs, pd, "e"), 0);
+			snprintf(path, sizeof(path), "d%d/e", j - 1);
+			cw_del(s, path);
+		}
+		CW_STEP(ct_mkdir(fs, d, "e", NULL), 0);
+		snprintf(path, sizeof(path), "d%d/e", j);
+		cw_add(s, path, true);
+		/* a file unlinked while "open": an orphan at the crash */
+		CW_STEP(ct_create(fs, d, "tmp", 0644, &ino), 0);
+		CW_STEP(tw_write(fs, ino, 0, buf, 9000), 9000);
+		CW_STEP(tw_unlink(fs, d, "tmp", 3, NULL, NULL), 0);
+		/* (never evicted: mount's orphan recovery frees it) */
+	}
+out:
+	free(buf);
+	return ok;
+}
+
+/*
+ * Check a mounted image whose state lies between @a and @b (equal for an
+ * exact state); @ren_from -> @ren_to (may be NULL) was renamed meanwhile.
+ */
+static inline int cw_check_between(struct tw_fs *fs, struct cw_state *a,
+				   struct cw_state *b, const char *ren_from,
+				   const char *ren_to)
+{
+	static struct cw_gather g;
+	int i, bad = 0, err;
+
+	err = cw_gather(fs, &g);
+	if (err) {
+		fprintf(stderr, "  gathering the tree: %d%s\n", err,
+			ct_errname(err));
+		return 1;
+	}
+	/* in both states */
+	for (i = 0; i < a->n; i++) {
+		struct cw_ent *x = &a->e[i], *y = cw_find(b, x->path);
+		struct cw_found *f = cw_gfind(&g, x->path);
+
+		if (!f) {
+			if (y) {
+				fprintf(stderr, "  %s missing\n", x->path);
+				bad++;
+			}
+			continue;
+		}
+		f->claimed = true;
+		if (TW_S_ISDIR(f->a.mode) != x->dir) {
+			fprintf(stderr, "  %s: wrong type\n", x->path);
+			bad++;
+			continue;
+		}
+		if (x->dir)
+			continue;
+		if (y && y->size != x->size) {
+			/* truncated in the interval: old or new size */
+			u64 lo = y->size < x->size ? y->size : x->size;
+
+			if (f->a.size != x->size && f->a.size != y->size) {
+				fprintf(stderr,
+					"  %s: size %llu, want %llu or %llu\n",
+					x->path, (unsigned long long)f->a.size,
+					(unsigned long long)x->size,
+					(unsigned long long)y->size);
+				bad++;
+			} else if (cw_check_content(fs, f, x, f->a.size, lo)) {
+				bad++;
+			}
+			continue;
+		}
+		if (f->a.size != x->size) {
+			fprintf(stderr, "  %s: size %llu, want %llu\n", x->path,
+				(unsigned long long)f->a.size,
+				(unsigned long long)x->size);
+			bad++;
+		} else if (cw_check_content(fs, f, x, x->size, ~0ull)) {
+			bad++;
+		}
+	}
+	/* new in the interval: absent, or a prefix of the final contents */
+	for (i = 0; i < b->n; i++) {
+		struct cw_ent *y = &b->e[i];
+		struct cw_found *f;
+
+		if (cw_find(a, y->path))
+			continue;
+		f = cw_gfind(&g, y->path);
+		if (!f)
+			continue;
+		f->claimed = true;
+		if (TW_S_ISDIR(f->a.mode) != y->dir) {
+			fprintf(stderr, "  %s: wrong type\n", y->path);
+			bad++;
+		} else if (!y->dir &&
+			   (f->a.size > y->size ||
+			    cw_check_content(fs, f, y, f->a.size, ~0ull))) {
+			fprintf(stderr, "  %s (new): size %llu of %llu\n",
+				y->path, (unsigned long long)f->a.size,
+				(unsigned long long)y->size);
+			bad++;
+		}
+	}
+	/* nothing else */
+	for (i = 0; i < g.n; i++) {
+		if (!g.f[i].claimed) {
+			fprintf(stderr, "  unexpected %s\n", g.f[i].path);
+			bad++;
+		}
+	}
+	/* a rename in the interval is atomic */
+	if (ren_from && ren_from[0]) {
+		bool from = cw_gfind(&g, ren_from) != NULL;
+		bool to = cw_gfind(&g, ren_to) != NULL;
+
+		if (from == to) {
+			fprintf(stderr, "  rename %s -> %s: %s\n", ren_from,
+				ren_to, from ? "both names" : "neither name");
+			bad++;
+		}
+	}
+	bad += ct_walk_check(fs, NULL);
+	return bad;
+}
+
+/* A crash image whose last completed sync was @k: between st[k] and
+ * st[k + 1]. */
+static inline int cw_check_image(struct cw_wl *w, struct tw_fs *fs, int k)
+{
+	if (k >= CW_NPHASE)
+		return cw_check_between(fs, &w->st[k], &w->st[k], NULL, NULL);
+	return cw_check_between(fs, &w->st[k], &w->st[k + 1],
+				w->ren_from[k + 1], w->ren_to[k + 1]);
+}
+
 #endif /* TW_CORETEST_H */
