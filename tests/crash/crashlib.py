@@ -27,7 +27,11 @@
 #            mkdir P MODE | create P MODE | write P OFF LEN SEED |
 #            truncate P SIZE | link P NEWP | unlink P | rename P NEWP |
 #            rmdir P | symlink TARGET P | setxattr P NAME LEN SEED |
-#            removexattr P NAME | fsync P | fdatasync P | sync | umount
+#            removexattr P NAME | fsync P | fdatasync P | sync |
+#            hold P H | hwrite H OFF LEN SEED | hfsync H | release H |
+#            umount
+#            (hold opens P as handle H and keeps it open: a file unlinked
+#            while held is an orphan until release)
 # oracle.txt (see crashcheck.c for how it is used):
 #            twinfs-crash-oracle 1
 #            workload NAME
@@ -156,6 +160,7 @@ class Model:
 		self.objs = {0: Obj(0, 'd', 0o755)}
 		self.paths = {'': 0}
 		self.next_id = 1
+		self.held = {}		# handle -> object id
 
 	def copy(self):
 		import copy
@@ -192,14 +197,20 @@ class Model:
 			o.nlink = 0
 		else:
 			o.nlink -= 1
-		if o.nlink == 0:
+		if o.nlink == 0 and o.id not in self.held.values():
 			del self.objs[o.id]
 
 	def valid(self, op):
 		"""Whether @op (a tuple) can run here without an error."""
 		k = op[0]
 		if k in ('sync', 'umount'):
-			return True
+			return k == 'sync' or not self.held
+		if k in ('hwrite', 'hfsync', 'release'):
+			return op[1] in self.held
+		if k == 'hold':
+			o = self.get(op[1])
+			return o is not None and o.type == 'f' and \
+				op[2] not in self.held
 		if k == 'symlink':
 			p = op[2]
 		else:
@@ -240,7 +251,12 @@ class Model:
 				return False
 			if k == 'removexattr':
 				return op[2] in o.xattrs
-			return True
+			# an inode's xattrs share one 4 KiB block (4056 bytes
+			# of entries); stay well inside it
+			x = dict(o.xattrs)
+			x[op[2]] = (op[3], 0)
+			return sum(len(n) + l + 16 for n, (l, _) in
+				   x.items()) <= 3500
 		if k in ('fsync', 'fdatasync'):
 			return o.type in ('f', 'd')
 		raise ValueError('unknown op %r' % (op,))
@@ -286,7 +302,16 @@ class Model:
 			self.get(op[1]).xattrs[op[2]] = (op[3], op[4])
 		elif k == 'removexattr':
 			del self.get(op[1]).xattrs[op[2]]
-		elif k in ('fsync', 'fdatasync', 'sync', 'umount'):
+		elif k == 'hold':
+			self.held[op[2]] = self.paths[op[1]]
+		elif k == 'hwrite':
+			self.objs[self.held[op[1]]].write(op[2], op[3], op[4])
+		elif k == 'release':
+			oid = self.held.pop(op[1])
+			if self.objs[oid].nlink == 0 and \
+			   oid not in self.held.values():
+				del self.objs[oid]
+		elif k in ('fsync', 'fdatasync', 'sync', 'umount', 'hfsync'):
 			pass
 		else:
 			raise ValueError('unknown op %r' % (op,))
@@ -331,6 +356,8 @@ def parse_op(line):
 		return (k, f[1], int(f[2]))
 	if k == 'setxattr':
 		return (k, f[1], f[2], int(f[3]), int(f[4]))
+	if k == 'hwrite':
+		return (k, f[1], int(f[2]), int(f[3]), int(f[4]))
 	return tuple([k] + f[1:])
 
 
@@ -353,18 +380,23 @@ def write_workload(wdir, name, ops):
 		assert m.valid(op), (name, i, op)
 		k = op[0]
 		obj, ext = -1, 0
-		if k in ('write', 'truncate'):
-			o = m.get(op[1])
+		if k in ('write', 'truncate', 'hwrite'):
+			o = m.get(op[1]) if k != 'hwrite' else \
+				m.objs[m.held[op[1]]]
 			obj = o.id
-			new = op[2] + op[3] if k == 'write' else op[2]
-			ext = 1 if k == 'write' and new > o.size else 0
+			new = op[2] + op[3] if k != 'truncate' else op[2]
+			ext = 1 if k != 'truncate' and new > o.size else 0
 		elif k in ('fsync', 'fdatasync'):
 			obj = m.get(op[1]).id
+		elif k == 'hfsync':
+			obj = m.held[op[1]]
 		m.apply(op)
 		olines.append('op %d %s %d %d %s' % (i, k, obj, ext,
 						     format_op(op)))
 		if k in DURABLE:
 			olines.append('dur %d %s %d' % (i, k, obj))
+		elif k == 'hfsync':
+			olines.append('dur %d fsync %d' % (i, obj))
 		ents = m.dump()
 		olines.append('state %d %d' % (i, len(ents)))
 		olines.extend(ents)
@@ -516,15 +548,36 @@ def ace_workloads(length):
 # Seeded random workloads
 # ---------------------------------------------------------------------------
 
-def random_workload(seed, nops=40, files=8, dirs=3, maxwrite=24000):
-	"""A valid random sequence of about @nops operations over a few
-	directories and files, with durability points in between."""
+PROFILES = {
+	# name: (files, dirs, maxwrite, far) -- far: writes up to this
+	# offset (sparse files through the indirect blocks)
+	'mixed': (8, 3, 24000, 0),
+	'dir': (160, 2, 3000, 0),	# a directory past one entry block
+	'big': (4, 1, 60000, 6 << 20),	# double indirect blocks
+}
+
+
+def random_workload(seed, nops=40, profile=None):
+	"""A valid random sequence of about @nops operations with durability
+	points in between.  @profile (default: by seed) picks the namespace
+	and file sizes: a few files in a few directories, many names in two
+	directories, or a few large sparse files.  Files are sometimes held
+	open while they are unlinked (orphans)."""
 	rnd = random.Random(seed)
+	if profile is None:
+		profile = ('mixed', 'mixed', 'dir', 'big')[seed % 4]
+	files, dirs, maxwrite, far = PROFILES[profile]
 	m = Model()
 	ops = []
 	dnames = [''] + ['d%d' % i for i in range(dirs)]
 	fnames = ['f%d' % i for i in range(files)]
+	if profile == 'dir':
+		# long names: more entry blocks, the hash index
+		fnames = ['%d-a-rather-long-name-%s' % (i, 'x' * 80)
+			  for i in range(files)]
+		nops = max(nops, 200)
 	xnames = ['user.x', 'user.y', 'user.long']
+	handles = ['h0', 'h1']
 
 	def anyfile():
 		fs = [p for p, i in m.paths.items() if m.objs[i].type == 'f']
@@ -541,64 +594,102 @@ def random_workload(seed, nops=40, files=8, dirs=3, maxwrite=24000):
 					 else []))
 		return (d + '/' + n) if d else n
 
+	def write_args(o):
+		n = rnd.randint(1, maxwrite)
+		choices = [o.size, rnd.randint(0, o.size),
+			   rnd.randint(0, o.size + 8192)]
+		if far:
+			choices.append(rnd.randint(0, far))
+		return rnd.choice(choices), n
+
 	tries = 0
 	while len(ops) < nops and tries < nops * 50:
 		tries += 1
 		r = rnd.random()
 		op = None
-		if r < 0.08:
+		if profile == 'dir' and r < 0.75:
+			# mostly names: create, rename, unlink in two dirs
+			r2 = rnd.random()
+			if r2 < 0.7:
+				op = ('create', newpath(), 0o644)
+			elif r2 < 0.8:
+				p = anypath('f')
+				q = newpath()
+				if p:
+					op = ('rename', p, q)
+			else:
+				p = anypath('f')
+				if p:
+					op = ('unlink', p)
+		elif r < 0.08:
 			d = rnd.choice(dnames[1:]) if rnd.random() < 0.7 else \
 				newpath(True)
 			op = ('mkdir', d, 0o755)
 		elif r < 0.20:
 			op = ('create', newpath(), rnd.choice((0o644, 0o600)))
-		elif r < 0.42:
+		elif r < 0.40:
 			f = anyfile()
 			if f:
-				o = m.get(f)
-				n = rnd.randint(1, maxwrite)
-				off = rnd.choice((o.size, rnd.randint(0, o.size),
-						  rnd.randint(0, o.size + 8192)))
+				off, n = write_args(m.get(f))
 				op = ('write', f, off, n, rnd.randint(1, 10 ** 6))
-		elif r < 0.50:
+		elif r < 0.48:
 			f = anyfile()
 			if f:
+				sz = m.get(f).size
 				op = ('truncate', f, rnd.choice(
-					(0, rnd.randint(0, m.get(f).size + 1),
-					 m.get(f).size + rnd.randint(1, 20000))))
-		elif r < 0.55:
+					(0, rnd.randint(0, sz + 1),
+					 sz + rnd.randint(1, 20000),
+					 rnd.randint(0, far or 1))))
+		elif r < 0.52:
 			f = anyfile()
 			if f:
 				op = ('link', f, newpath())
-		elif r < 0.63:
+		elif r < 0.60:
 			f = anypath('fl')
 			if f:
 				op = ('unlink', f)
-		elif r < 0.73:
+		elif r < 0.69:
 			p = anypath('fdl')
 			if p:
 				q = newpath(m.get(p).type == 'd') \
 					if rnd.random() < 0.6 else anypath('fdl')
 				if q:
 					op = ('rename', p, q)
-		elif r < 0.77:
+		elif r < 0.72:
 			d = anypath('d')
 			if d:
 				op = ('rmdir', d)
-		elif r < 0.82:
+		elif r < 0.76:
 			op = ('symlink', rnd.choice(('f0', '../f1', 'd0/f2',
 						     'x' * 200)), newpath())
-		elif r < 0.90:
+		elif r < 0.82:
 			p = anypath('fd')
 			if p:
 				op = ('setxattr', p, rnd.choice(xnames),
 				      rnd.choice((8, 100, 1500)),
 				      rnd.randint(1, 10 ** 6))
-		elif r < 0.92:
+		elif r < 0.84:
 			p = anypath('fd')
 			if p and m.get(p).xattrs:
 				op = ('removexattr', p,
 				      rnd.choice(sorted(m.get(p).xattrs)))
+		elif r < 0.90:
+			# a held file: open, written, maybe unlinked meanwhile
+			free = [h for h in handles if h not in m.held]
+			busy = [h for h in handles if h in m.held]
+			r2 = rnd.random()
+			if free and r2 < 0.35:
+				f = anyfile()
+				if f:
+					op = ('hold', f, rnd.choice(free))
+			elif busy and r2 < 0.7:
+				h = rnd.choice(busy)
+				off, n = write_args(m.objs[m.held[h]])
+				op = ('hwrite', h, off, n, rnd.randint(1, 10 ** 6))
+			elif busy and r2 < 0.8:
+				op = ('hfsync', rnd.choice(busy))
+			elif busy:
+				op = ('release', rnd.choice(busy))
 		else:
 			p = anypath('fd')
 			k = rnd.choice(PERSIST)
@@ -614,6 +705,8 @@ def random_workload(seed, nops=40, files=8, dirs=3, maxwrite=24000):
 			pop = ('sync',) if k == 'sync' or not t else (k, t)
 			m.apply(pop)
 			ops.append(pop)
+	for h in sorted(m.held):
+		ops.append(('release', h))
 	ops.append(('umount',))
 	return ops
 
@@ -622,6 +715,9 @@ def random_workload(seed, nops=40, files=8, dirs=3, maxwrite=24000):
 # Running a workload on a mounted directory (FUSE on the host, the kernel
 # module in the guest)
 # ---------------------------------------------------------------------------
+
+_handles = {}
+
 
 def run_op(mnt, op):
 	"""Perform @op on the filesystem mounted at @mnt (not umount)."""
@@ -665,6 +761,18 @@ def run_op(mnt, op):
 			os.close(fd)
 	elif k == 'sync':
 		os.sync()
+	elif k == 'hold':
+		_handles[op[2]] = os.open(P(op[1]), os.O_RDWR)
+	elif k == 'hwrite':
+		data = pat(op[4], op[2], op[3])
+		done = 0
+		while done < len(data):
+			done += os.pwrite(_handles[op[1]], data[done:],
+					  op[2] + done)
+	elif k == 'hfsync':
+		os.fsync(_handles[op[1]])
+	elif k == 'release':
+		os.close(_handles.pop(op[1]))
 	else:
 		raise ValueError('cannot run %r' % (op,))
 

@@ -129,11 +129,44 @@ static u64 resolve(const char *path)
 	return a.ino;
 }
 
+/* Open handles (hold/release): a file unlinked while held is an orphan. */
+#define MAX_HANDLES 16
+static struct {
+	char name[16];
+	u64 ino;
+} handles[MAX_HANDLES];
+
+static int handle(const char *name, bool add)
+{
+	int i, free_slot = -1;
+
+	for (i = 0; i < MAX_HANDLES; i++) {
+		if (handles[i].ino && !strcmp(handles[i].name, name))
+			return i;
+		if (!handles[i].ino && free_slot < 0)
+			free_slot = i;
+	}
+	if (!add || free_slot < 0 || strlen(name) >= sizeof(handles[0].name))
+		die("handle %s: %s", name, add ? "no room" : "not held");
+	snprintf(handles[free_slot].name, sizeof(handles[0].name), "%s", name);
+	return free_slot;
+}
+
+static bool held(u64 ino)
+{
+	int i;
+
+	for (i = 0; i < MAX_HANDLES; i++)
+		if (handles[i].ino == ino)
+			return true;
+	return false;
+}
+
 static void evict_if_gone(u64 ino, u32 nlink)
 {
 	int err;
 
-	if (ino && nlink == 0) {
+	if (ino && nlink == 0 && !held(ino)) {
 		err = tw_evict(fs, ino);
 		if (err)
 			die("evict %llu: %d", (unsigned long long)ino, err);
@@ -163,13 +196,14 @@ static void run_op(char **f, int n)
 		err = tw_mknod(fs, &root, dir, name, (u32)strlen(name),
 			       TW_S_IFREG | (u32)strtoul(f[2], NULL, 8), 0,
 			       NULL);
-	} else if (!strcmp(f[0], "write")) {
+	} else if (!strcmp(f[0], "write") || !strcmp(f[0], "hwrite")) {
 		u64 off = strtoull(f[2], NULL, 10), done = 0;
 		size_t len = strtoull(f[3], NULL, 10);
 		u8 *buf;
 
 		NEED(5);
-		ino = resolve(f[1]);
+		ino = f[0][0] == 'h' ? handles[handle(f[1], false)].ino :
+				       resolve(f[1]);
 		buf = malloc(len ? len : 1);
 		if (!buf)
 			die("out of memory");
@@ -236,6 +270,27 @@ static void run_op(char **f, int n)
 	} else if (!strcmp(f[0], "fsync") || !strcmp(f[0], "fdatasync")) {
 		NEED(2);
 		err = tw_fsync(fs, resolve(f[1]), f[0][1] == 'd');
+	} else if (!strcmp(f[0], "hold")) {
+		int h;
+
+		NEED(3);
+		ino = resolve(f[1]);
+		h = handle(f[2], true);
+		handles[h].ino = ino;
+	} else if (!strcmp(f[0], "hfsync")) {
+		NEED(2);
+		err = tw_fsync(fs, handles[handle(f[1], false)].ino, false);
+	} else if (!strcmp(f[0], "release")) {
+		struct tw_attr a;
+		int h;
+
+		NEED(2);
+		h = handle(f[1], false);
+		ino = handles[h].ino;
+		handles[h].ino = 0;
+		err = tw_getattr(fs, ino, &a);
+		if (!err)
+			evict_if_gone(ino, a.nlink);
 	} else if (!strcmp(f[0], "sync")) {
 		NEED(1);
 		err = tw_sync(fs);

@@ -1,0 +1,389 @@
+#!/usr/bin/python3
+# twinfs tests/crash: record workloads in the homes and check every crash
+# state (docs/crash.md).
+#
+# Layer: test harness (Python stdlib).  Runs the built tools (mkfs.twinfs,
+# tests/crash/crashrec*, crashcheck, twinfs-fuse with librecpreload.so),
+# fusermount3, and vm/run with tests/crash/guest.py for the kernel module.
+#
+#   crashrun.py [--homes core,fuse,kernel] [--ace1] [--ace2 N] [--random N]
+#               [--out DIR] [--json FILE] [--early]
+#
+# Homes:
+#   core    the core in this process on the write recorder (crashrec)
+#   fuse    twinfs-fuse on the host, recorded by librecpreload.so (the same
+#           place the core's recorder sits: under the block cache)
+#   kernel  twinfs.ko in the test guest on dm-log-writes; the guest converts
+#           its log to the same format (tests/crash/dmlog.py)
+# --early records with the test builds whose commit is broken on purpose and
+# expects crashcheck to fail (the proof that it can).
+import argparse
+import json
+import os
+import random
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.realpath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, HERE)
+import crashlib  # noqa: E402
+
+
+def build_dir():
+	return os.path.abspath(os.environ.get('TWINFS_BUILD') or
+			       os.path.join(ROOT, 'build'))
+
+
+def tool(*parts):
+	p = os.path.join(build_dir(), *parts)
+	if not os.path.exists(p):
+		sys.exit('crashrun: %s is not built (ninja -C %s)' %
+			 (p, build_dir()))
+	return p
+
+
+def log(msg):
+	print('crashrun: %s' % msg, flush=True)
+
+
+# ---------------------------------------------------------------------------
+# Workloads
+# ---------------------------------------------------------------------------
+
+SIZES = {'ace': '2M', 'rnd': '4M'}
+
+
+def base_image(cache, size):
+	path = os.path.join(cache, 'base-%s.img' % size)
+	if not os.path.exists(path):
+		subprocess.run([tool('tools', 'mkfs.twinfs'), '-q', '-L', 'crash',
+				'-U', '6a1f3c2e-8b4d-4e5f-9a0b-1c2d3e4f5a6b',
+				path + '.tmp', size], check=True,
+			       stdout=subprocess.DEVNULL)
+		os.rename(path + '.tmp', path)
+	return path
+
+
+def ace1_rotated(rot):
+	"""One 1-op ACE workload per operation instance, the durability call
+	after it rotating through fsync, fdatasync and sync: every operation,
+	a third of the space."""
+	per = {}
+	for n, o in crashlib.ace_workloads(1):
+		ci = int(n.split('-')[1][:-2])
+		per.setdefault(ci, []).append((n, o))
+	out = []
+	for ci, lst in sorted(per.items()):
+		n, o = lst[(ci + rot) % len(lst)]
+		out.append((n, o, 'ace'))
+	return out
+
+
+def ace2_sample(n, seed):
+	all2 = list(crashlib.ace_workloads(2))
+	rnd = random.Random(seed)
+	return [(name, o, 'ace') for name, o in
+		sorted(rnd.sample(all2, min(n, len(all2))))]
+
+
+def randoms(n, seed, nops=40):
+	return [('rnd%d' % (seed * 1000 + i),
+		 crashlib.random_workload(seed * 1000 + i, nops=nops), 'rnd')
+		for i in range(n)]
+
+
+def ace1_all():
+	return [(n, o, 'ace') for n, o in crashlib.ace_workloads(1)]
+
+
+# What `make check` runs (scripts/check.d/60-crash.sh): every 1-op ACE
+# workload in the core, every operation in the two homes, samples of the
+# 2-op space and random workloads everywhere, and the broken test builds.
+SUITES = {
+	'check': {
+		'core': lambda: ace1_all() + ace2_sample(24, 1) + randoms(4, 1),
+		'fuse': lambda: ace1_rotated(1) + ace2_sample(10, 2) +
+			randoms(3, 2),
+		'kernel': lambda: ace1_rotated(2) + ace2_sample(8, 3) +
+			randoms(3, 3),
+		'early1': lambda: ace1_rotated(0)[:16],
+		'early2': lambda: ace1_rotated(0)[:16],
+	},
+	'full': {
+		'core': lambda: ace1_all() + ace2_sample(10 ** 6, 1) +
+			randoms(100, 1, 60),
+		'fuse': lambda: ace1_all() + ace2_sample(400, 2) +
+			randoms(20, 2, 60),
+		'kernel': lambda: ace1_all() + ace2_sample(200, 3) +
+			randoms(10, 3, 60),
+		'early1': lambda: ace1_all(),
+		'early2': lambda: ace1_all(),
+	},
+}
+
+
+def select(args):
+	"""The workloads the options ask for: [(name, ops, kind)]."""
+	out = []
+	if args.ace1:
+		out += ace1_all()
+	if args.ace2:
+		out += ace2_sample(args.ace2, args.seed)
+	out += randoms(args.random, args.seed, args.random_ops)
+	return out
+
+
+def prepare(wls, root, cache):
+	"""One directory per workload under @root: ops.txt, oracle.txt,
+	base.img.  Returns the directories."""
+	dirs = []
+	for name, ops, kind in wls:
+		d = os.path.join(root, name)
+		crashlib.write_workload(d, name, ops)
+		shutil.copyfile(base_image(cache, SIZES[kind]),
+				os.path.join(d, 'base.img'))
+		dirs.append(d)
+	return dirs
+
+
+# ---------------------------------------------------------------------------
+# Recording: the core in process
+# ---------------------------------------------------------------------------
+
+def record_core(dirs, prog='crashrec'):
+	exe = tool('tests', 'crash', prog)
+	t0 = time.monotonic()
+	for i, d in enumerate(dirs):
+		# vary the cache: some workloads write back under pressure
+		cache = (16, 64, 1024)[i % 3]
+		subprocess.run([exe, '--cache', str(cache), d], check=True)
+	return time.monotonic() - t0
+
+
+# ---------------------------------------------------------------------------
+# Recording: twinfs-fuse on the host
+# ---------------------------------------------------------------------------
+
+def mounted(mnt):
+	with open('/proc/self/mounts') as f:
+		return any(l.split()[1] == mnt for l in f)
+
+
+def record_fuse_one(d, mnt, profile):
+	ops = crashlib.read_ops(d)
+	img = os.path.join(d, 'work.img')
+	logp = os.path.join(d, 'log.twwlog')
+	shutil.copyfile(os.path.join(d, 'base.img'), img)
+	env = dict(os.environ, LD_PRELOAD=tool('tests', 'crash',
+					       'librecpreload.so'),
+		   TWINFS_RECORD_IMAGE=img, TWINFS_RECORD_LOG=logp)
+	errf = open(os.path.join(d, 'daemon.err'), 'w+')
+	proc = subprocess.Popen([tool('fusefs', 'twinfs-fuse'), img, mnt, '-f',
+				 '-o', 'profile=%s' % profile], env=env,
+				stdout=errf, stderr=errf)
+	try:
+		end = time.monotonic() + 15
+		while not mounted(mnt):
+			if proc.poll() is not None or time.monotonic() > end:
+				errf.seek(0)
+				raise RuntimeError('twinfs-fuse did not mount: %s'
+						   % errf.read())
+			time.sleep(0.01)
+		pos = ['twinfs-crash-pos 1']
+		size = lambda: os.stat(logp).st_size
+		for i, op in enumerate(ops, 1):
+			start = size()
+			if op[0] == 'umount':
+				bad = crashlib.verify_tree(mnt, ops)
+				if bad:
+					raise RuntimeError('%s: the mount differs from the model: %s' % (d, bad[:5]))
+				subprocess.run(['fusermount3', '-u', mnt],
+					       check=True)
+				proc.wait(timeout=30)
+				if proc.returncode:
+					errf.seek(0)
+					raise RuntimeError('twinfs-fuse exited %d: %s'
+							   % (proc.returncode,
+							      errf.read()))
+			else:
+				crashlib.run_op(mnt, op)
+			pos.append('p %d %d %d' % (i, start, size()))
+	finally:
+		if proc.poll() is None:
+			subprocess.run(['fusermount3', '-uz', mnt],
+				       stderr=subprocess.DEVNULL)
+			proc.kill()
+			proc.wait()
+		errf.close()
+		if os.path.exists(img):
+			os.unlink(img)
+	with open(os.path.join(d, 'pos.txt'), 'w') as f:
+		f.write('\n'.join(pos) + '\n')
+	with open(os.path.join(d, 'home'), 'w') as f:
+		f.write('fuse\n')
+
+
+def record_fuse(dirs):
+	old = os.umask(0)
+	mnt = tempfile.mkdtemp(prefix='twinfs-crash-mnt-')
+	t0 = time.monotonic()
+	try:
+		for i, d in enumerate(dirs):
+			record_fuse_one(d, mnt, ('base', 'optimized')[i % 2])
+	finally:
+		os.umask(old)
+		if mounted(mnt):
+			subprocess.run(['fusermount3', '-uz', mnt])
+		os.rmdir(mnt)
+	return time.monotonic() - t0
+
+
+# ---------------------------------------------------------------------------
+# Recording: the kernel module in the guest
+# ---------------------------------------------------------------------------
+
+def record_kernel(dirs, root):
+	listf = os.path.join(root, 'kernel-dirs.txt')
+	with open(listf, 'w') as f:
+		f.write('\n'.join(dirs) + '\n')
+	t0 = time.monotonic()
+	r = subprocess.run([os.path.join(ROOT, 'vm', 'run'), '-t', '900',
+			    '--rw', root, '--',
+			    '/usr/bin/python3', os.path.join(HERE, 'guest.py'),
+			    'record', listf], stdout=subprocess.PIPE,
+			   stderr=subprocess.STDOUT, text=True)
+	if r.returncode:
+		sys.stdout.write(r.stdout)
+		raise RuntimeError('recording in the guest failed: vm/run exit %d'
+				   % r.returncode)
+	return time.monotonic() - t0
+
+
+# ---------------------------------------------------------------------------
+# Checking
+# ---------------------------------------------------------------------------
+
+def check(dirs, jsonf, extra=()):
+	r = subprocess.run([tool('tests', 'crash', 'crashcheck'), '--json',
+			    jsonf, *extra, *dirs], stdout=subprocess.PIPE,
+			   text=True)
+	with open(jsonf) as f:
+		res = json.load(f)
+	res['output'] = r.stdout
+	res['exit'] = r.returncode
+	return res
+
+
+def main():
+	ap = argparse.ArgumentParser(description=__doc__)
+	ap.add_argument('--homes', default='core,fuse,kernel',
+			help='comma-separated: core, fuse, kernel')
+	ap.add_argument('--suite', choices=sorted(SUITES),
+			help='a predefined set of workloads per home (check: '
+			'what make check runs; full: the whole 2-op space in '
+			'the core, hours)')
+	ap.add_argument('--ace1', action='store_true',
+			help='every 1-op ACE workload')
+	ap.add_argument('--ace2', type=int, default=0, metavar='N',
+			help='N seeded 2-op ACE workloads')
+	ap.add_argument('--random', type=int, default=0, metavar='N',
+			help='N seeded random workloads')
+	ap.add_argument('--random-ops', type=int, default=40)
+	ap.add_argument('--seed', type=int, default=1)
+	ap.add_argument('--out', help='keep recordings here (default: a '
+			'temporary directory, removed when all pass)')
+	ap.add_argument('--json', help='write the results here')
+	ap.add_argument('--early', action='store_true',
+			help='also record with the test builds whose commit is '
+			'broken: early1 (no flush before the commit block) '
+			'must pass, early2 (nor after it) must fail')
+	ap.add_argument('--crashcheck-args', default='')
+	args = ap.parse_args()
+	homes = [h for h in args.homes.split(',') if h]
+	if args.early:
+		homes += ['early1', 'early2']
+	if args.suite:
+		plan = [(h, SUITES[args.suite][h]()) for h in homes]
+	else:
+		wls = select(args)
+		if not wls:
+			ap.error('no workloads (--suite, --ace1, --ace2 N, '
+				 '--random N)')
+		plan = [(h, wls) for h in homes]
+	root = args.out or tempfile.mkdtemp(prefix='twinfs-crash-')
+	os.makedirs(root, exist_ok=True)
+	cache = os.path.join(root, 'cache')
+	os.makedirs(cache, exist_ok=True)
+	results = {'suite': args.suite, 'homes': {}}
+	ok = True
+	extra = args.crashcheck_args.split()
+	for name, wls in plan:
+		dirs = prepare(wls, os.path.join(root, name), cache)
+		log('%s: recording %d workloads' % (name, len(dirs)))
+		if name == 'core':
+			rt = record_core(dirs)
+		elif name.startswith('early'):
+			rt = record_core(dirs, 'crashrec-' + name)
+		elif name == 'fuse':
+			rt = record_fuse(dirs)
+		elif name == 'kernel':
+			rt = record_kernel(dirs, os.path.join(root, name))
+		else:
+			sys.exit('crashrun: unknown home %s' % name)
+		log('%s: recorded in %.1f s; checking' % (name, rt))
+		res = check(dirs, os.path.join(root, name + '.json'), extra)
+		res['record_seconds'] = rt
+		res['nworkloads'] = len(wls)
+		want_fail = name == 'early2'
+		failed = res['failed'] > 0 or res['exit'] not in (0, 1)
+		res['expected'] = 'failures' if want_fail else 'no failures'
+		res['as_expected'] = failed == want_fail
+		ok &= res['as_expected']
+		out = res.pop('output')
+		if failed and not want_fail:
+			sys.stdout.write(out)
+		elif want_fail:
+			# the evidence: the first failure found
+			lines = out.splitlines()
+			first = [l for l in lines[:-1] if l.startswith('FAIL')]
+			if first:
+				i = lines.index(first[0])
+				j = i + 1
+				while j < len(lines) and lines[j].startswith(' '):
+					j += 1
+				sys.stdout.write('\n'.join(lines[i:min(j, i + 14)]) +
+						 '\n')
+			sys.stdout.write(lines[-1] + '\n')
+		else:
+			sys.stdout.write(out.splitlines()[-1] + '\n')
+		log('%s: %d states, %d failed (%s expected)%s' % (
+			name, res['states'], res['failed'], res['expected'],
+			'' if res['as_expected'] else ': UNEXPECTED'))
+		results['homes'][name] = {k: v for k, v in res.items()
+					  if k != 'workloads'}
+	results['ok'] = ok
+	if args.json:
+		with open(args.json, 'w') as f:
+			json.dump(results, f, indent=1)
+	print('%-8s %9s %8s %8s %9s %8s %9s %9s  %s' % (
+		'home', 'workloads', 'states', 'failed', 'record s', 'check s',
+		'states/s', 'per CPU-s', 'expected'))
+	for name, r in results['homes'].items():
+		print('%-8s %9d %8d %8d %9.1f %8.1f %9.0f %9.0f  %s%s' % (
+			name, r['nworkloads'], r['states'], r['failed'],
+			r['record_seconds'], r['seconds'], r['states_per_second'],
+			r['states_per_cpu_second'], r['expected'],
+			'' if r['as_expected'] else ' (UNEXPECTED)'))
+	if ok and not args.out:
+		shutil.rmtree(root)
+	elif not ok:
+		log('recordings kept in %s' % root)
+	return 0 if ok else 1
+
+
+if __name__ == '__main__':
+	sys.exit(main())
