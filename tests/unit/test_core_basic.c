@@ -689,6 +689,134 @@ static void test_persistence(void)
 	free(buf);
 }
 
+/* Timestamps: which operations change which times. */
+static void nap(void)
+{
+	struct timespec t = { 0, 2000000 };
+
+	nanosleep(&t, NULL);
+}
+
+static void test_times(void)
+{
+	struct tw_dev *dev = ct_ram_mkfs(2048, 0, 0);
+	struct tw_fs *fs = ct_mount(dev);
+	struct tw_attr a, b, p0, p1;
+	struct tw_setattr sa = { 0 };
+	char c;
+	u64 f;
+
+	p0 = ct_getattr(fs, TW_ROOT_INO);
+	nap();
+	REQUIRE_EQ(ct_create(fs, TW_ROOT_INO, "t", 0644, &f), 0);
+	a = ct_getattr(fs, f);
+	p1 = ct_getattr(fs, TW_ROOT_INO);
+	CHECK(p1.mtime > p0.mtime && p1.ctime > p0.ctime);
+	CHECK(a.atime == a.mtime && a.mtime == a.ctime && a.ctime == a.btime);
+	CHECK(a.btime >= p1.mtime - 1000000000ll);
+
+	nap();
+	CHECK_EQ(tw_write(fs, f, 0, "x", 1), 1);
+	b = ct_getattr(fs, f);
+	CHECK(b.mtime > a.mtime && b.ctime > a.ctime);
+	CHECK_EQ(b.atime, a.atime);
+	CHECK_EQ(b.btime, a.btime);
+
+	/* relatime: a read updates an atime older than mtime, once */
+	nap();
+	a = b;
+	CHECK_EQ(tw_read(fs, f, 0, &c, 1), 1);
+	b = ct_getattr(fs, f);
+	CHECK(b.atime > a.atime);
+	CHECK_EQ(b.mtime, a.mtime);
+	nap();
+	a = b;
+	CHECK_EQ(tw_read(fs, f, 0, &c, 1), 1);
+	b = ct_getattr(fs, f);
+	CHECK_EQ(b.atime, a.atime);
+
+	nap();
+	a = b;
+	CHECK_EQ(tw_link(fs, f, TW_ROOT_INO, "t2", 2, NULL), 0);
+	b = ct_getattr(fs, f);
+	CHECK(b.ctime > a.ctime);
+	CHECK_EQ(b.mtime, a.mtime);
+
+	nap();
+	a = b;
+	p0 = ct_getattr(fs, TW_ROOT_INO);
+	CHECK_EQ(ct_rename(fs, TW_ROOT_INO, "t2", TW_ROOT_INO, "t3", 0), 0);
+	b = ct_getattr(fs, f);
+	p1 = ct_getattr(fs, TW_ROOT_INO);
+	CHECK(b.ctime > a.ctime);
+	CHECK(p1.mtime > p0.mtime && p1.ctime > p0.ctime);
+
+	nap();
+	a = b;
+	CHECK_EQ(tw_setxattr(fs, f, "user.x", "1", 1, 0), 0);
+	b = ct_getattr(fs, f);
+	CHECK(b.ctime > a.ctime);
+	CHECK_EQ(b.mtime, a.mtime);
+
+	nap();
+	a = b;
+	sa.valid = TW_SET_MODE;
+	sa.mode = 0600;
+	CHECK_EQ(tw_setattr(fs, f, &sa, &b), 0);
+	CHECK(b.ctime > a.ctime);
+	CHECK_EQ(b.mtime, a.mtime);
+
+	nap();
+	a = b;
+	CHECK_EQ(ct_truncate(fs, f, 0), 0);
+	b = ct_getattr(fs, f);
+	CHECK(b.mtime > a.mtime && b.ctime > a.ctime);
+
+	/* explicit times, ctime included */
+	sa.valid = TW_SET_ATIME | TW_SET_MTIME | TW_SET_CTIME;
+	sa.atime = -1000000001ll; /* before the epoch */
+	sa.mtime = 5;
+	sa.ctime = 4102444800ll * 1000000000ll; /* 2100 */
+	CHECK_EQ(tw_setattr(fs, f, &sa, &b), 0);
+	CHECK_EQ(b.atime, -1000000001ll);
+	CHECK_EQ(b.mtime, 5);
+	CHECK_EQ(b.ctime, 4102444800ll * 1000000000ll);
+
+	nap();
+	a = b;
+	p0 = ct_getattr(fs, TW_ROOT_INO);
+	CHECK_EQ(tw_unlink(fs, TW_ROOT_INO, "t3", 2, NULL, NULL), 0);
+	b = ct_getattr(fs, f);
+	p1 = ct_getattr(fs, TW_ROOT_INO);
+	CHECK(b.ctime != a.ctime);
+	CHECK(p1.mtime > p0.mtime);
+
+	fs = ct_remount(fs);
+	b = ct_getattr(fs, f);
+	CHECK_EQ(b.atime, -1000000001ll);
+	CHECK_EQ(b.mtime, 5);
+	CHECK_EQ(tw_unmount(fs), 0);
+	ct_close(dev);
+
+	/* noatime: reads never write */
+	dev = ct_ram_mkfs(2048, 0, 0);
+	fs = ct_mount(dev);
+	REQUIRE_EQ(ct_create(fs, TW_ROOT_INO, "n", 0644, &f), 0);
+	CHECK_EQ(tw_write(fs, f, 0, "x", 1), 1);
+	CHECK_EQ(tw_unmount(fs), 0);
+	{
+		struct tw_mount_opts mo = { .flags = TW_MNT_NOATIME };
+
+		REQUIRE_EQ(tw_mount(dev, tw_udev_blocks(dev), &mo, &fs), 0);
+		a = ct_getattr(fs, f);
+		nap();
+		CHECK_EQ(tw_read(fs, f, 0, &c, 1), 1);
+		CHECK_EQ(ct_getattr(fs, f).atime, a.atime);
+		CHECK_EQ(tw_unmount(fs), 0);
+	}
+	ct_close(dev);
+}
+
 int main(void)
 {
 	RUN(test_mkfs_ram);
@@ -699,5 +827,6 @@ int main(void)
 	RUN(test_block_map_levels);
 	RUN(test_truncate);
 	RUN(test_persistence);
+	RUN(test_times);
 	return ct_done();
 }

@@ -406,6 +406,24 @@ static void test_torn_transactions(void)
 			CHECK(ct_ino(fs, ROOT, name) != 0);
 			CHECK_EQ(tw_unmount(fs), 0);
 		}
+		/* a read-only mount replays it in memory, writes nothing */
+		{
+			struct tw_mount_opts mo = { .flags = TW_MNT_RDONLY };
+			struct tw_fs *fs;
+			char name2[8];
+
+			snprintf(name2, sizeof(name2), "d%d", k);
+			REQUIRE_EQ(tw_udev_drop_caches(scratch), 0);
+			memcpy(ct_ram_of(scratch), img, blocks * CT_BS);
+			ct_log_capture(true);
+			REQUIRE_EQ(tw_mount(scratch, blocks, &mo, &fs), 0);
+			ct_log_release();
+			CHECK(ct_ino(fs, ROOT, name2) != 0);
+			CHECK_EQ(ct_create(fs, ROOT, "ro", 0644, NULL), -EROFS);
+			CHECK_EQ(tw_unmount(fs), 0);
+			CHECK_EQ(tw_udev_drop_caches(scratch), 0);
+			CHECK(!memcmp(ct_ram_of(scratch), img, blocks * CT_BS));
+		}
 		/* 3. the commit block with a wrong data crc (its own crc
 		 * valid): torn, discarded */
 		{
