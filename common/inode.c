@@ -391,7 +391,10 @@ static int trunc_tree(struct tw_fs *fs, struct trunc *t, struct tw_buf *pbuf,
 	}
 	for (i = 0; i < (int)P && empty; i++)
 		empty = !ib->ib_ptr[i];
-	if (empty && t->budget) {
+	if (empty && !t->budget) {
+		/* emptied with the last of the budget: free it next time */
+		t->more = true;
+	} else if (empty) {
 		err = free_one(fs, t, blk);
 		if (err)
 			goto out;
@@ -416,8 +419,10 @@ int tw_truncate_blocks(struct tw_fs *fs, struct tw_ictx *ic, u32 from)
 	if (budget > TW_TRUNC_CHUNK)
 		budget = TW_TRUNC_CHUNK;
 	/* no bigger a reservation than the file can need: a large one
-	 * forces the running transaction to commit first */
-	if (budget > TW_GET64(ic->di, i_blocks) + 1)
+	 * forces the running transaction to commit first (compared in
+	 * u64: a corrupt i_blocks of 2^32 - 1 must not make it 0, which
+	 * would loop forever without freeing anything) */
+	if (TW_GET64(ic->di, i_blocks) < budget)
 		budget = (u32)TW_GET64(ic->di, i_blocks) + 1;
 	credits = 2 * budget + 8;
 	do {
@@ -453,7 +458,7 @@ int tw_truncate_blocks(struct tw_fs *fs, struct tw_ictx *ic, u32 from)
 				err = e2;
 		}
 		tw_iunlock(fs, ic->ino, true);
-		tw_txn_end(fs, credits);
+		tw_txn_end(fs, credits, err);
 	} while (!err && t.more);
 	return err;
 }
@@ -572,7 +577,7 @@ int tw_inode_destroy(struct tw_fs *fs, u64 ino)
 	if (!err)
 		err = tw_free_inode(fs, ino);
 	tw_iunlock(fs, ino, true);
-	tw_txn_end(fs, TW_CR_INODE + TW_CR_ORPHAN + 2);
+	tw_txn_end(fs, TW_CR_INODE + TW_CR_ORPHAN + 2, err);
 out:
 	tw_iput(&ic);
 	return err;
@@ -609,7 +614,7 @@ static int orphan_finish(struct tw_fs *fs, u32 slot, u64 ino)
 		tw_ilock(fs, ino, true);
 		err = tw_orphan_del(fs, &ic);
 		tw_iunlock(fs, ino, true);
-		tw_txn_end(fs, TW_CR_INODE + 1);
+		tw_txn_end(fs, TW_CR_INODE + 1, err);
 	}
 	tw_iput(&ic);
 	return err;

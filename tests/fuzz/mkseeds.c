@@ -426,6 +426,30 @@ static void seed_scripts(void)
 	tw_udev_close(dev);
 }
 
+/*
+ * Truncation runs in transactions of a budget of blocks ((journal limit -
+ * 8) / 2 = 58 with a 128-block journal).  A sparse file whose only blocks
+ * are 58 data blocks under its single indirect block empties that block
+ * with the last of the first budget; the script unlinks and evicts it.
+ */
+static void seed_trunc_budget(void)
+{
+	static const u8 script[] = { 4, 1, 0, 16, 0, 0 }; /* unlink, evict */
+	struct tw_dev *dev = tw_udev_ram(512);
+	struct tw_fs *fs;
+	u64 f;
+	u32 i;
+
+	mkfs(dev, 32, 128);
+	fs = mount(dev);
+	f = mkfile(fs, TW_ROOT_INO, "sparse", 12 * 4096, 1, 's');
+	for (i = 13; i < 12 + 58; i++)
+		OK(tw_write(fs, f, (u64)i * 4096, "s", 1));
+	OK(tw_unmount(fs));
+	save(dev, "of", "trunc-budget", script, sizeof(script));
+	tw_udev_close(dev);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc != 2) {
@@ -443,6 +467,7 @@ int main(int argc, char **argv)
 	seed_crash();
 	seed_rewound();
 	seed_scripts();
+	seed_trunc_budget();
 	fz_check_leaks("mkseeds");
 	printf("mkseeds: %d seeds in %s\n", nseeds, outdir);
 	return 0;
