@@ -3,6 +3,7 @@
 #
 #   make demo    install what is missing, build, run the main job
 #   make check   install what is missing, build, run every test
+#   make bench   the full benchmark profile (make demo runs the quick one)
 #
 # BUILD selects the meson build directory.
 
@@ -52,6 +53,11 @@ kmod: configure
 
 demo: build
 	@./scripts/demo.sh $(BUILD)
+
+# The full benchmark profile (bench/twbench; make demo runs the quick one).
+.PHONY: bench
+bench: build
+	@bench/twbench --profile full --build $(BUILD)
 
 check: build
 	@./scripts/check.sh $(BUILD)

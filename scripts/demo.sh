@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
-# make demo: the main job.  For now (the foundation): make an image, write
-# files into it through the core in this process (twinfs-ctl), check it with
-# fsck.twinfs and show it with twinfs-dump.  Later issues grow this into the
-# side-by-side comparison of the kernel and FUSE homes.
+# make demo: the main job.  A short look at the filesystem through the core
+# alone (mkfs, twinfs-ctl, fsck: no mount), then the side-by-side comparison
+# of its two homes, the quick profile of bench/twbench: one guest boot
+# measures the twinfs module, twinfs-fuse (base and optimized), ext4 vs
+# fuse2fs, exFAT vs exfat-fuse and tmpfs on one virtual disk, then
+# twinfs-fuse runs natively on the host.  It prints the comparison table
+# and writes the report (Markdown, JSON, CSV, plots) to BUILD/report/.
+# `make bench` runs the full profile.
 set -euo pipefail
 build=$(cd "${1:-build}" && pwd)
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -13,23 +17,18 @@ ctl=$build/tools/twinfs-ctl
 
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
-step "mkfs.twinfs: a 256 MiB image"
-"$build/tools/mkfs.twinfs" -L demo "$img" 256M
-
-step "twinfs-ctl: write files through the core, no mount needed"
+step "the core alone: mkfs.twinfs, twinfs-ctl (no mount), fsck.twinfs"
+"$build/tools/mkfs.twinfs" -q -L demo "$img" 64M
 "$ctl" "$img" mkdir /src
 for f in "$root"/common/*.c; do
 	"$ctl" "$img" put "$f" "/src/$(basename "$f")"
 done
-"$ctl" "$img" symlink src/journal.c /journal
-"$ctl" "$img" setxattr /src user.comment "the core of twinfs"
-"$ctl" "$img" ls -l /src
+"$ctl" "$img" ls /src | head -4
+echo "..."
 "$ctl" "$img" cat /src/crc32c.c | cmp - "$root/common/crc32c.c"
-echo "read back /src/crc32c.c: identical"
+echo "read back /src/crc32c.c through the core: identical"
+"$build/tools/fsck.twinfs" -n "$img" | tail -1
 
-step "fsck.twinfs -n: check it"
-"$build/tools/fsck.twinfs" -n "$img"
-
-step "twinfs-dump: what is on disk"
-"$build/tools/twinfs-dump" "$img" superblock
-"$build/tools/twinfs-dump" "$img" ls /src | head -20
+step "the two homes side by side: bench/twbench --profile quick"
+echo "(about 5 minutes under TCG; make bench runs the full profile)"
+"$root/bench/twbench" --profile quick --build "$build"

@@ -1,0 +1,115 @@
+"""Profiles: how big, how often, which subjects.
+
+quick  `make demo`: every subject in one guest boot, small sizes, within
+       five minutes on a 2-core machine under TCG.
+full   `make bench`: the sizes the issue asks for (readdir of 10,000 and
+       100,000 entries, 256 MiB files), three repetitions.
+smoke  `make check`: tiny sizes, one repetition, three guest subjects; it
+       checks that the harness works end to end, not the numbers.
+
+The guest has one virtual CPU.  Under TCG each virtual CPU is a host
+thread, and a FUSE round trip between two of them waits for the host to
+schedule the other thread: on this 2-core machine with other work running
+that took milliseconds per request and made every FUSE figure measure the
+host's scheduler (80 creates/s through twinfs-fuse with 2 vCPUs, 309/s
+with 1, at a host load of 10).  With one vCPU a round trip is two context
+switches inside the guest, as on a uniprocessor.  --cpus overrides it.
+
+Sizes are in MiB unless the name says otherwise.  Every value ends up in
+results.json, so a report always says what it measured.
+"""
+
+ALL_GUEST = ['tmpfs', 'ext4', 'fuse2fs', 'exfat', 'exfat-fuse',
+             'twinfs-kmod', 'twinfs-fuse-base', 'twinfs-fuse-opt']
+
+PROFILES = {
+	'quick': {
+		'description': 'every subject, small sizes, one repetition '
+			       '(make demo)',
+		'reps': 1,
+		'disk_mib': 512,
+		'vm_memory': '1G',
+		'vm_cpus': 1,
+		'seq_mib': 8,
+		'randread_mib': 1,
+		'randwrite_mib': 1,
+		'fsync_writes': 32,
+		'meta_files': 300,
+		'bigdir_files': 0,
+		'getattr_ops': 1000,
+		'read_ops': 200,
+		'replay_mib': [4],
+		'replay_reps': 1,
+		'recovery_reps': 1,
+		'op_deadline_s': 6,
+		'fio_runtime_s': 10,
+		'guest_subjects': ALL_GUEST,
+		'host_subjects': ['twinfs-fuse-base', 'twinfs-fuse-opt'],
+		'host_reps': 2,
+		'vm_timeout_s': 600,
+	},
+	'full': {
+		'description': 'every subject, the sizes of the issue, three '
+			       'repetitions (make bench)',
+		'reps': 3,
+		'disk_mib': 2048,
+		'vm_memory': '1G',
+		'vm_cpus': 1,
+		'seq_mib': 256,
+		'randread_mib': 16,
+		'randwrite_mib': 16,
+		'fsync_writes': 256,
+		'meta_files': 10000,
+		'bigdir_files': 100000,
+		'getattr_ops': 20000,
+		'read_ops': 2000,
+		'replay_mib': [4, 16, 48],
+		'replay_reps': 3,
+		'recovery_reps': 3,
+		'op_deadline_s': 300,
+		'fio_runtime_s': 120,
+		'guest_subjects': ALL_GUEST,
+		'host_subjects': ['twinfs-fuse-base', 'twinfs-fuse-opt',
+				  'fuse2fs'],
+		'host_reps': 5,
+		'vm_timeout_s': 6 * 3600,
+	},
+	'smoke': {
+		'description': 'tiny sizes, three guest subjects, one '
+			       'repetition (make check)',
+		'reps': 1,
+		'disk_mib': 128,
+		'vm_memory': '1G',
+		'vm_cpus': 1,
+		'seq_mib': 4,
+		'randread_mib': 1,
+		'randwrite_mib': 1,
+		'fsync_writes': 16,
+		'meta_files': 200,
+		'bigdir_files': 0,
+		'getattr_ops': 200,
+		'read_ops': 100,
+		'replay_mib': [1],
+		'replay_reps': 1,
+		'recovery_reps': 1,
+		'op_deadline_s': 20,
+		'fio_runtime_s': 20,
+		'guest_subjects': ['ext4', 'twinfs-kmod', 'twinfs-fuse-opt'],
+		'host_subjects': ['twinfs-fuse-opt'],
+		'host_reps': 1,
+		'vm_timeout_s': 300,
+	},
+}
+
+
+def get(name, **overrides):
+	"""A copy of profile @name with @overrides applied (None: kept)."""
+	if name not in PROFILES:
+		raise KeyError('unknown profile %r (known: %s)' % (
+			name, ', '.join(sorted(PROFILES))))
+	p = dict(PROFILES[name])
+	p['name'] = name
+	for k, v in overrides.items():
+		if v is not None:
+			p[k] = v
+	return p

@@ -1,0 +1,898 @@
+"""The report: raw records -> results.json, results.csv, report.md, plots
+and the table printed on the terminal.
+
+Every number printed comes from a sample in the raw records; a missing
+sample prints as "-" and the report says why (subject not installed,
+step failed, truncated).  Ratios are *speed* ratios throughout: for a
+throughput, a / b; for a time or a latency, b / a; so a ratio above 1
+always means "the first is faster".  They are computed from medians.
+"""
+
+import csv
+import io
+import json
+import os
+
+from . import parse, plot, stats
+from .subjects import PAIRS, SHORT, SUBJECTS, order_key
+
+# Rows of the tables, in order: (metric, short title)
+ROWS = [
+	('seqwrite', 'seq write 1M'),
+	('seqread', 'seq read 1M cold'),
+	('randread', 'rand read 4K cold'),
+	('randwrite', 'rand write 4K'),
+	('fsyncwrite', 'write 4K+fsync'),
+	('create', 'create'),
+	('stat_cached', 'stat cached'),
+	('stat_uncached', 'stat uncached'),
+	('readdir', 'readdir'),
+	('rename', 'rename'),
+	('unlink', 'unlink'),
+	('create_big', 'create (big dir)'),
+	('readdir_big', 'readdir (big dir)'),
+	('lat_getattr', 'getattr p50'),
+	('lat_lookup', 'lookup p50'),
+	('lat_create', 'create p50'),
+	('lat_read4k', 'read 4K p50'),
+	('mount_cold', 'mount cold'),
+	('mount_warm', 'mount warm'),
+	('umount', 'unmount'),
+]
+TITLE = dict(ROWS)
+
+# Extra ratio columns besides the FUSE/kernel pairs: (a, b, title)
+CROSS = [
+	('twinfs-kmod', 'ext4', 'tw-kmod/ext4'),
+	('twinfs-fuse-opt', 'fuse2fs', 'tw-fuse-opt/fuse2fs'),
+	('twinfs-fuse-base', 'fuse2fs', 'tw-fuse-base/fuse2fs'),
+]
+
+TARGETS = [
+	{'id': 'T1', 'a': 'twinfs-kmod', 'b': 'ext4', 'min': 1.0,
+	 'metrics': 'all',
+	 'text': 'the twinfs module is at least as fast as ext4 on every '
+		 'workload'},
+	{'id': 'T2', 'a': 'twinfs-fuse-opt', 'b': 'twinfs-kmod', 'min': 0.8,
+	 'metrics': parse.DATA,
+	 'text': 'optimized twinfs-fuse reaches at least 0.8x the twinfs '
+		 'module on the data workloads'},
+	{'id': 'T3', 'a': 'twinfs-fuse-opt', 'b': 'fuse2fs', 'min': 2.0,
+	 'metrics': 'all',
+	 'text': 'twinfs-fuse is at least 2x fuse2fs on every workload'},
+]
+
+# Why a target can be missed, per kind of workload: the mechanism.  The
+# report puts the measured evidence (requests, CPU, switches per
+# operation) next to it; docs/results.md discusses the run.
+MECHANISM = {
+	('T1', 'data'): 'both are kernel filesystems over the same page '
+		'cache and block layer; a difference is in the write path '
+		'(twinfs maps blocks one at a time through indirect blocks '
+		'and journals every allocation; ext4 allocates extents '
+		'delayed, at writeback)',
+	('T1', 'meta'): 'twinfs journals each metadata change in a '
+		'transaction that fsync/commit writes whole; ext4 (jbd2) does '
+		'the same with a different block layout; per-operation costs '
+		'differ in hashing, locking and block-map depth',
+	('T1', 'mount'): 'module load time scales with module size and '
+		'relocation work; mount reads and validates the superblock, '
+		'journal and bitmaps',
+	('T2', 'data'): 'every request crosses to the daemon and back '
+		'(two context switches, a copy through /dev/fuse), the '
+		'daemon\'s block cache is a second copy under the page cache, '
+		'and a cold read cannot be served before the daemon has read '
+		'the block itself',
+	('T3', 'data'): 'fuse2fs is single-threaded and without writeback '
+		'cache; where twinfs-fuse is not 2x faster, the cost is the '
+		'FUSE round trip both share, not the filesystem behind it',
+	('T3', 'meta'): 'a metadata operation costs one or more FUSE round '
+		'trips in both daemons; when the round trip dominates, the '
+		'filesystem behind it cannot make the operation 2x faster; '
+		'fuse2fs also skips the ext4 journal, which twinfs does not',
+	('T3', 'mount'): 'daemon start is mostly exec, dynamic linking and '
+		'libfuse setup, the same for both daemons',
+}
+
+
+def kind_of(metric):
+	if metric in parse.DATA or metric == 'lat_read4k':
+		return 'data'
+	if metric in parse.MOUNT:
+		return 'mount'
+	return 'meta'
+
+
+# ---------------------------------------------------------------------------
+# Loading
+
+
+def load_jsonl(path):
+	out = []
+	try:
+		with open(path) as f:
+			for line in f:
+				line = line.strip()
+				if line:
+					try:
+						out.append(json.loads(line))
+					except ValueError:
+						pass
+	except OSError:
+		pass
+	return out
+
+
+def load_json(path, default=None):
+	try:
+		with open(path) as f:
+			return json.load(f)
+	except (OSError, ValueError):
+		return default
+
+
+def subject_key(name, where):
+	return name if where == 'guest' else name + '@host'
+
+
+def collect(rawdir):
+	"""Everything the raw directory holds, parsed."""
+	data = {'env': load_json(os.path.join(rawdir, 'host-env.json'), {}),
+		'vm': load_json(os.path.join(rawdir, 'guest-vm.json')),
+		'samples': [], 'errors': [], 'missing': {}, 'mountinfo': {},
+		'replay': [], 'notes': [], 'guest_env': None,
+		'host_run_env': None, 'steps': [], 'ends': {}}
+	data['missing'].update(data['env'].get('missing') or {})
+	for where in ('guest', 'host'):
+		for rec in load_jsonl(os.path.join(rawdir, where + '.jsonl')):
+			t = rec.get('type')
+			w = rec.get('where', where)
+			if t == 'raw':
+				try:
+					for s in parse.samples_from_raw(rec):
+						s['subject'] = subject_key(
+							s['subject'], w)
+						data['samples'].append(s)
+				except (ValueError, KeyError, TypeError) as e:
+					data['errors'].append({
+						'where': w,
+						'subject': rec.get('subject'),
+						'step': rec.get('step'),
+						'message': 'unparsable output: %s' % e})
+			elif t == 'error':
+				rec['where'] = w
+				data['errors'].append(rec)
+			elif t == 'env':
+				data['guest_env' if w == 'guest' else
+				     'host_run_env'] = rec.get('env')
+			elif t == 'mountinfo':
+				key = subject_key(rec['subject'], w)
+				data['mountinfo'].setdefault(key, rec)
+			elif t == 'replay':
+				rec['where'] = w
+				data['replay'].append(rec)
+			elif t == 'missing':
+				data['missing'][rec['subject']] = rec['reason']
+			elif t == 'note':
+				data['notes'].append(rec)
+			elif t == 'step':
+				data['steps'].append(rec)
+			elif t == 'end':
+				data['ends'][w] = rec
+	return data
+
+
+# ---------------------------------------------------------------------------
+# Aggregation
+
+
+def _median_of(dicts, key):
+	vals = [d.get(key) for d in dicts if d and d.get(key) is not None]
+	s = stats.summarize(vals)
+	return s['median'] if s else None
+
+
+def aggregate(samples):
+	"""{subject: {metric_key: summary}}; metric_key is the metric, or
+	"metric@param" for parameterised ones (replay sizes).  A summary is
+	stats.summarize() of the values plus unit, better, lat (median of
+	each percentile), cost (median of each counter) and flags."""
+	groups = {}
+	for s in samples:
+		key = s['metric'] if s.get('param') is None else \
+			'%s@%s' % (s['metric'], s['param'])
+		groups.setdefault((s['subject'], key), []).append(s)
+	out = {}
+	for (subj, key), ss in groups.items():
+		summ = stats.summarize([s['value'] for s in ss])
+		if summ is None:
+			continue
+		summ['unit'] = ss[0]['unit']
+		summ['better'] = ss[0]['better']
+		summ['metric'] = ss[0]['metric']
+		if ss[0].get('param') is not None:
+			summ['param'] = ss[0]['param']
+		lats = [s.get('lat') for s in ss if s.get('lat')]
+		if lats:
+			summ['lat'] = {k: _median_of(lats, k) for k in
+				       ('p50', 'p90', 'p99', 'mean', 'max')}
+		costs = [s.get('cost') for s in ss if s.get('cost')]
+		if costs:
+			keys = set()
+			for c in costs:
+				keys.update(c)
+			summ['cost'] = {k: _median_of(costs, k)
+					for k in sorted(keys)}
+		extras = [s.get('extra') or {} for s in ss]
+		summ['truncated'] = any(e.get('truncated') for e in extras)
+		for k in ('ops', 'ios', 'bytes', 'entries', 'seconds',
+			  'log_mib'):
+			v = _median_of(extras, k)
+			if v is not None:
+				summ[k] = v
+		each = [e.get('each_s') for e in extras if e.get('each_s')]
+		if each and all(len(x) == len(each[0]) for x in each):
+			summ['each_s'] = [stats.summarize(
+				[x[i] for x in each])['median']
+				for i in range(len(each[0]))]
+		if any(e.get('module_unloaded') is False for e in extras):
+			summ['not_cold'] = True
+		out.setdefault(subj, {})[key] = summ
+	return out
+
+
+def speed_ratio(agg, a, b, metric):
+	"""Speed of @a relative to @b on @metric (medians), or None."""
+	sa = agg.get(a, {}).get(metric)
+	sb = agg.get(b, {}).get(metric)
+	if not sa or not sb:
+		return None
+	va, vb = sa['median'], sb['median']
+	if not va or not vb:
+		return None
+	return va / vb if sa['better'] == 'higher' else vb / va
+
+
+def ratio_table(agg):
+	cols = [('%s/%s' % (SHORT[f], SHORT[k]), f, k) for f, k, _ in PAIRS]
+	cols += [(t, a, b) for a, b, t in CROSS]
+	rows = []
+	for metric, title in ROWS:
+		vals = [speed_ratio(agg, a, b, metric) for _, a, b in cols]
+		if any(v is not None for v in vals):
+			rows.append((metric, title, vals))
+	return cols, rows
+
+
+def per_unit_costs(summ):
+	"""Costs per operation (IOPS, ops/s, entries/s workloads) or per MiB
+	(bandwidth workloads): CPU ms, context switches, FUSE requests."""
+	c = summ.get('cost') or {}
+	if summ['unit'] == 'MB/s':
+		units = (summ.get('bytes') or 0) / (1 << 20)
+		per = 'MiB'
+	elif summ['unit'] in ('IOPS',):
+		units = summ.get('ios') or 0
+		per = 'op'
+	elif summ['unit'] == 'entries/s':
+		units = summ.get('entries') or 0
+		per = 'entry'
+	elif summ['unit'] == 'ops/s' or summ['metric'].startswith('lat_'):
+		units = summ.get('ops') or 0
+		per = 'op'
+	else:
+		return None
+	if not units:
+		return None
+
+	def per_unit(*keys, scale=1.0):
+		vals = [c.get(k) for k in keys]
+		if any(v is None for v in vals):
+			return None
+		return sum(vals) * scale / units
+
+	return {
+		'per': per,
+		'client_cpu_ms': per_unit('client_user_s', 'client_sys_s',
+					  scale=1000),
+		'daemon_cpu_ms': per_unit('daemon_cpu_s', scale=1000),
+		'system_cpu_ms': per_unit('sys_busy_s', scale=1000),
+		'ctx': per_unit('ctxt'),
+		'fusereq': per_unit('fusereq'),
+	}
+
+
+def evaluate_targets(agg):
+	res = []
+	for t in TARGETS:
+		metrics = [m for m, _ in ROWS] if t['metrics'] == 'all' else \
+			t['metrics']
+		items = []
+		for m in metrics:
+			r = speed_ratio(agg, t['a'], t['b'], m)
+			if r is None:
+				have_a = m in agg.get(t['a'], {})
+				have_b = m in agg.get(t['b'], {})
+				if not have_a and not have_b:
+					continue
+				items.append({'metric': m, 'ratio': None,
+					      'status': 'not measured'})
+				continue
+			st = 'met' if r >= t['min'] else 'missed'
+			item = {'metric': m, 'ratio': r, 'status': st}
+			if st == 'missed':
+				item['why'] = why(t, m, agg)
+			items.append(item)
+		measured = [i for i in items if i['ratio'] is not None]
+		missed = [i for i in measured if i['status'] == 'missed']
+		res.append({'id': t['id'], 'text': t['text'], 'a': t['a'],
+			    'b': t['b'], 'min': t['min'], 'items': items,
+			    'met': len(measured) - len(missed),
+			    'missed': len(missed),
+			    'unmeasured': len(items) - len(measured)})
+	return res
+
+
+def _fmt_cost(c):
+	parts = []
+	if c.get('fusereq') is not None:
+		parts.append('%.2f FUSE requests' % c['fusereq'])
+	if c.get('ctx') is not None:
+		parts.append('%.1f context switches' % c['ctx'])
+	if c.get('daemon_cpu_ms') is not None:
+		parts.append('%.3f ms daemon CPU' % c['daemon_cpu_ms'])
+	if c.get('system_cpu_ms') is not None:
+		parts.append('%.3f ms CPU in all' % c['system_cpu_ms'])
+	return ', '.join(parts)
+
+
+def why(t, metric, agg):
+	"""Evidence (measured costs of both sides) and the mechanism."""
+	sa = agg[t['a']][metric]
+	sb = agg[t['b']][metric]
+	out = []
+	ca, cb = per_unit_costs(sa), per_unit_costs(sb)
+	if ca and cb:
+		out.append('per %s: %s %s; %s %s' % (
+			ca['per'], SHORT[t['a']], _fmt_cost(ca) or 'no counters',
+			SHORT[t['b']], _fmt_cost(cb) or 'no counters'))
+	for s, name in ((sa, t['a']), (sb, t['b'])):
+		if s.get('truncated'):
+			out.append('%s hit the time limit (fewer operations '
+				   'than asked)' % SHORT[name])
+		if s.get('not_cold'):
+			out.append('%s: its module could not be unloaded, so '
+				   'the "cold" mount was warm' % SHORT[name])
+	mech = MECHANISM.get((t['id'], kind_of(metric)))
+	if mech:
+		out.append(mech)
+	return '; '.join(out)
+
+
+# ---------------------------------------------------------------------------
+# Formatting
+
+
+def fnum(v, unit=None):
+	if v is None:
+		return '-'
+	a = abs(v)
+	if unit == 's':
+		if a < 1:
+			return '%.0f ms' % (v * 1000) if a >= 0.01 else \
+				'%.1f ms' % (v * 1000)
+		return '%.2f s' % v
+	if a >= 1000:
+		return '%.0f' % v
+	if a >= 100:
+		return '%.0f' % v
+	if a >= 10:
+		return '%.1f' % v
+	if a >= 1:
+		return '%.2f' % v
+	return '%.3f' % v
+
+
+def fratio(r):
+	if r is None:
+		return '-'
+	if r >= 10:
+		return '%.0f' % r
+	if r >= 1:
+		return '%.2f' % r
+	return '%.3f' % r if r < 0.1 else '%.2f' % r
+
+
+def fspread(s):
+	if not s:
+		return '-'
+	if s['n'] < 2:
+		return fnum(s['median'], s['unit'] if s['unit'] == 's' else None)
+	u = s['unit'] if s['unit'] == 's' else None
+	return '%s (%s..%s)' % (fnum(s['median'], u), fnum(s['min'], u),
+				fnum(s['max'], u))
+
+
+def text_table(header, rows, align=None):
+	widths = [len(h) for h in header]
+	for r in rows:
+		for i, c in enumerate(r):
+			widths[i] = max(widths[i], len(c))
+	align = align or (['<'] + ['>'] * (len(header) - 1))
+	fmt = '  '.join('{:%s%d}' % (a, w) for a, w in zip(align, widths))
+	out = [fmt.format(*header), fmt.format(*['-' * w for w in widths])]
+	out += [fmt.format(*r) for r in rows]
+	return '\n'.join(out)
+
+
+def md_table(header, rows, align=None):
+	align = align or (['l'] + ['r'] * (len(header) - 1))
+	sep = ['---:' if a == 'r' else ':---' for a in align]
+	out = ['| ' + ' | '.join(header) + ' |', '| ' + ' | '.join(sep) + ' |']
+	out += ['| ' + ' | '.join(c.replace('|', '\\|') for c in r) + ' |'
+		for r in rows]
+	return '\n'.join(out)
+
+
+def subjects_present(agg):
+	return sorted(agg, key=order_key)
+
+
+def abs_rows(agg, subjects, metrics=None, spread=False):
+	rows = []
+	for metric, title in ROWS:
+		if metrics and metric not in metrics:
+			continue
+		cells = []
+		unit = None
+		for s in subjects:
+			summ = agg.get(s, {}).get(metric)
+			if summ:
+				unit = summ['unit']
+				cell = fspread(summ) if spread else fnum(
+					summ['median'],
+					's' if summ['unit'] == 's' else None)
+				if summ.get('truncated'):
+					cell += '*'
+				cells.append(cell)
+			else:
+				cells.append('-')
+		if unit is None:
+			continue
+		rows.append([title, unit if unit != 's' else 'time'] + cells)
+	return rows
+
+
+def env_line(data):
+	env, vm, genv = data['env'], data['vm'] or {}, data['guest_env'] or {}
+	p = env.get('profile') or {}
+	bits = ['profile %s' % p.get('name', '?')]
+	if vm:
+		bits.append('guest Linux %s under %s (%s CPUs, %s)' % (
+			genv.get('kernel', '?'),
+			(vm.get('accel') or '?').upper(), vm.get('cpus'),
+			vm.get('memory')))
+	bits.append('host %s, %s CPUs, Linux %s' % (
+		env.get('host_cpu_model', '?'), env.get('host_cpus', '?'),
+		env.get('host_kernel', '?')))
+	bits.append('%s repetition%s in the guest' % (
+		p.get('reps'), '' if p.get('reps') == 1 else 's'))
+	return ', '.join(bits)
+
+
+def terminal_table(data, agg):
+	cols, rows = ratio_table(agg)
+	out = ['twinfs: the two homes side by side (%s)' % env_line(data),
+	       '',
+	       'Speed ratios from medians (above 1: the first is faster). '
+	       'FUSE/kernel per filesystem,',
+	       'then the twinfs module against ext4 and twinfs-fuse against '
+	       'fuse2fs.', '']
+	hdr = ['workload'] + [c[0] for c in cols]
+	trows = [[title] + [fratio(v) for v in vals]
+		 for _, title, vals in rows]
+	out.append(text_table(hdr, trows))
+	subs = [s for s in subjects_present(agg) if '@' not in s]
+	if subs:
+		out += ['', 'Medians in the guest (* = stopped at the time '
+			'limit):', '']
+		hdr = ['workload', 'unit'] + [SHORT.get(s, s) for s in subs]
+		out.append(text_table(hdr, abs_rows(agg, subs)))
+	hosts = [s for s in subjects_present(agg) if '@' in s]
+	if hosts:
+		out += ['', 'Natively on the host (no emulation):', '']
+		hdr = ['workload', 'unit'] + [SHORT.get(s.split('@')[0], s)
+					      for s in hosts]
+		out.append(text_table(hdr, abs_rows(agg, hosts)))
+	targets = evaluate_targets(agg)
+	out += ['', 'Targets:']
+	for t in targets:
+		missed = [TITLE.get(i['metric'], i['metric'])
+			  for i in t['items'] if i['status'] == 'missed']
+		out.append('  %s %s: %d met, %d missed%s%s' % (
+			t['id'], t['text'], t['met'], t['missed'],
+			(' (%s)' % ', '.join(missed)) if missed else '',
+			', %d not measured' % t['unmeasured']
+			if t['unmeasured'] else ''))
+	if data['missing']:
+		out += ['', 'Left out: ' + '; '.join(
+			'%s (%s)' % (k, v) for k, v in
+			sorted(data['missing'].items()))]
+	if data['errors']:
+		out += ['', '%d step%s failed; see the report.' % (
+			len(data['errors']),
+			'' if len(data['errors']) == 1 else 's')]
+	return '\n'.join(out)
+
+
+def markdown(data, agg, targets, plots):
+	env = data['env']
+	p = env.get('profile') or {}
+	vm = data['vm'] or {}
+	genv = data['guest_env'] or {}
+	L = []
+	L.append('# twinfs: the two homes side by side')
+	L.append('')
+	L.append('Generated by `bench/twbench --profile %s` on %s (%s).' % (
+		p.get('name', '?'), env.get('date', '?'), env_line(data)))
+	L.append('')
+	if (vm.get('accel') or '') == 'tcg':
+		L.append('The guest runs under QEMU\'s TCG (software emulation, '
+			 'no KVM on this machine): every instruction is '
+			 'translated, so absolute numbers are far below real '
+			 'hardware, and system calls, context switches and page '
+			 'faults are dearer relative to plain computation. Read '
+			 'the ratios between subjects of the same run; the host '
+			 'rows give FUSE figures without emulation.')
+		L.append('')
+	L.append('Ratios are speed ratios computed from medians: for a '
+		 'throughput a/b, for a time or a latency b/a, so above 1 '
+		 'always means the first is faster.')
+	L.append('')
+	cols, rows = ratio_table(agg)
+	L.append('## Comparison')
+	L.append('')
+	L.append(md_table(['workload'] + [c[0] for c in cols],
+			  [[t] + [fratio(v) for v in vals]
+			   for _, t, vals in rows]))
+	L.append('')
+	if plots.get('ratios'):
+		L.append('![FUSE/kernel speed ratios](%s)' % plots['ratios'])
+		L.append('')
+	L.append('## Targets')
+	L.append('')
+	L.append('Reported, not asserted: a miss is a finding.')
+	L.append('')
+	for t in targets:
+		L.append('**%s: %s.** %d met, %d missed%s.' % (
+			t['id'], t['text'], t['met'], t['missed'],
+			', %d not measured' % t['unmeasured']
+			if t['unmeasured'] else ''))
+		L.append('')
+		trs = []
+		for i in t['items']:
+			trs.append([TITLE.get(i['metric'], i['metric']),
+				    fratio(i['ratio']), '%.1f' % t['min'],
+				    i['status'], i.get('why', '')])
+		if trs:
+			L.append(md_table(['workload', '%s/%s' % (
+				SHORT[t['a']], SHORT[t['b']]), 'target',
+				'status', 'why (measured per operation; '
+				'mechanism)'], trs,
+				['l', 'r', 'r', 'l', 'l']))
+			L.append('')
+	subs = [s for s in subjects_present(agg) if '@' not in s]
+	L.append('## Results in the guest')
+	L.append('')
+	L.append('Median (min..max) over %s repetitions; * = stopped at the '
+		 'time limit (fewer operations than asked).' % p.get('reps'))
+	L.append('')
+	if subs:
+		L.append(md_table(['workload', 'unit'] +
+				  [SHORT.get(s, s) for s in subs],
+				  abs_rows(agg, subs, spread=True)))
+		L.append('')
+	for key in ('throughput', 'latency', 'mount'):
+		if plots.get(key):
+			L.append('![%s](%s)' % (key, plots[key]))
+			L.append('')
+	L.append('## Latency distributions (opbench, one process)')
+	L.append('')
+	L.append('getattr: fstat() of an open file, warm; lookup: stat() of '
+		 'each name after a remount; create: open(O_CREAT|O_EXCL) + '
+		 'close; read 4K: pread() of 4 KiB at random offsets after a '
+		 'remount (no readahead).  Microseconds, median over '
+		 'repetitions of each percentile.')
+	L.append('')
+	lrows = []
+	for s in subjects_present(agg):
+		for m in parse.LATENCY:
+			summ = agg[s].get(m)
+			if not summ or not summ.get('lat'):
+				continue
+			lat = summ['lat']
+			lrows.append([SHORT.get(s.split('@')[0], s) +
+				      (' (host)' if '@' in s else ''),
+				      m[4:], fnum(lat.get('p50')),
+				      fnum(lat.get('p90')),
+				      fnum(lat.get('p99')),
+				      fnum(lat.get('max'))])
+	if lrows:
+		L.append(md_table(['subject', 'operation', 'p50', 'p90', 'p99',
+				   'max'], lrows))
+		L.append('')
+	L.append('## Cost per operation')
+	L.append('')
+	L.append('Counted over each measured interval and divided by the '
+		 'operations (or MiB) it did. client: the benchmark process '
+		 '(fio or opbench, user+sys); daemon: the FUSE daemon '
+		 '(user+sys, all threads); all: every CPU of the machine '
+		 'busy (kernel threads, writeback, the daemon, the client); '
+		 'ctx: context switches of the whole machine; FUSE req: '
+		 'requests the kernel sent and the daemon answered '
+		 '(FORGET excluded), counted by a kprobe on '
+		 'fuse_request_end.  On the host, which other work shares, only the '
+		 'client and the daemon are counted.')
+	L.append('')
+	crows = []
+	for metric, title in ROWS:
+		for s in subjects_present(agg):
+			summ = agg[s].get(metric)
+			if not summ:
+				continue
+			c = per_unit_costs(summ)
+			if not c:
+				continue
+			if '@' in s:
+				# the host is shared: its system-wide counters
+				# belong to everyone's work
+				c['system_cpu_ms'] = c['ctx'] = None
+			crows.append([title, SHORT.get(s.split('@')[0], s) +
+				      (' (host)' if '@' in s else ''),
+				      c['per'], fnum(c['client_cpu_ms']),
+				      fnum(c['daemon_cpu_ms']),
+				      fnum(c['system_cpu_ms']),
+				      fnum(c['ctx']), fnum(c['fusereq'])])
+	if crows:
+		L.append(md_table(['workload', 'subject', 'per',
+				   'client CPU ms', 'daemon CPU ms',
+				   'all CPU ms', 'ctx', 'FUSE req'], crows,
+				  ['l', 'l', 'l', 'r', 'r', 'r', 'r', 'r']))
+		L.append('')
+	L.append('## Mounting and recovery')
+	L.append('')
+	L.append('mount cold: module load + mount (kernel) or daemon start + '
+		 'mount (FUSE), after unloading the module and dropping '
+		 'caches; the module or daemon binary is read again from the '
+		 'host over 9p in the guest.  fuse.ko itself stays loaded.  '
+		 'unmount: until the filesystem is gone, for FUSE until the '
+		 'daemon has exited.')
+	L.append('')
+	mrows = []
+	for s in subjects_present(agg):
+		a = agg[s]
+		if not any(m in a for m in parse.MOUNT):
+			continue
+		cold = a.get('mount_cold')
+		cell = fspread(cold)
+		if cold and cold.get('each_s') and len(cold['each_s']) > 1:
+			cell += ' (load %s + mount %s)' % (
+				fnum(sum(cold['each_s'][:-1]), 's'),
+				fnum(cold['each_s'][-1], 's'))
+		if cold and cold.get('not_cold'):
+			cell += ' (module stayed loaded)'
+		mrows.append([SHORT.get(s.split('@')[0], s) +
+			      (' (host)' if '@' in s else ''), cell,
+			      fspread(a.get('mount_warm')),
+			      fspread(a.get('umount'))])
+	if mrows:
+		L.append(md_table(['subject', 'mount cold', 'mount warm',
+				   'unmount'], mrows))
+		L.append('')
+	rrows = []
+	for s in subjects_present(agg):
+		for key, summ in sorted(agg[s].items()):
+			if summ['metric'] != 'replay_mount':
+				continue
+			clean = agg[s].get('replay_clean@%s' % summ['param'])
+			diff = None
+			if clean:
+				diff = summ['median'] - clean['median']
+			rrows.append([SHORT.get(s.split('@')[0], s) +
+				      (' (host)' if '@' in s else ''),
+				      '%s MiB (%.2f MiB written)' % (
+					      summ['param'],
+					      summ.get('log_mib') or 0),
+				      fspread(summ), fspread(clean),
+				      fnum(diff, 's')])
+	if rrows:
+		L.append('Journal replay: twbench-replay leaves the image as a '
+			 'crash right after a commit block would: N MiB of log '
+			 'to replay.  The mount with replay, the same mount '
+			 'again with nothing to replay, and their difference '
+			 '(the replay).')
+		L.append('')
+		L.append(md_table(['subject', 'log', 'mount with replay',
+				   'clean mount', 'replay'], rrows))
+		L.append('')
+	krows = []
+	for s in subjects_present(agg):
+		summ = agg[s].get('recover_kill9')
+		if summ:
+			each = summ.get('each_s') or []
+			krows.append([SHORT.get(s.split('@')[0], s) +
+				      (' (host)' if '@' in s else ''),
+				      fspread(summ),
+				      ' + '.join(fnum(x, 's') for x in each)])
+	if krows or vm:
+		L.append('Time to serve again after a fault.  FUSE: the daemon '
+			 'is killed (kill -9) with a transaction open; '
+			 'recovery is a lazy unmount of the dead mount, a new '
+			 'daemon (which replays the journal) and the first '
+			 'stat() answered.')
+		L.append('')
+		if krows:
+			L.append(md_table(['subject', 'kill -9 to serving',
+					   'umount -l + daemon + stat'], krows))
+			L.append('')
+		boot = vm.get('boot_seconds')
+		cold = agg.get('twinfs-kmod', {}).get('mount_cold')
+		if boot is not None:
+			L.append('Kernel: a fault in the module is a fault in the '
+				 'kernel; serving again takes a reboot (the '
+				 'fault-isolation experiment, docs/crash.md, '
+				 'measures it).  For scale, in this run the '
+				 'guest took %s from QEMU start to the first '
+				 'command (vm/run), and the cold module load + '
+				 'mount %s.' % (fnum(boot, 's'),
+						fnum(cold['median'], 's')
+						if cold else '-'))
+			L.append('')
+	hosts = [s for s in subjects_present(agg) if '@' in s]
+	if hosts:
+		L.append('## Natively on the host')
+		L.append('')
+		henv = data['host_run_env'] or {}
+		L.append('FUSE without emulation: Linux %s, %s CPUs, image '
+			 'file on the host\'s own filesystem, %s repetitions. '
+			 'Cold cache here means the daemon restarted and the '
+			 'image file\'s pages dropped (not the whole host\'s '
+			 'caches).' % (henv.get('kernel', '?'),
+				       henv.get('cpus', '?'),
+				       p.get('host_reps')))
+		L.append('')
+		L.append(md_table(['workload', 'unit'] +
+				  [SHORT.get(s.split('@')[0], s) for s in hosts],
+				  abs_rows(agg, hosts, spread=True)))
+		L.append('')
+	L.append('## Subjects')
+	L.append('')
+	srows = []
+	for key in sorted(set(list(agg) + list(data['mountinfo'])),
+			  key=order_key):
+		name = key.split('@')[0]
+		mi = data['mountinfo'].get(key) or {}
+		info = mi.get('mountinfo') or {}
+		srows.append([key, SUBJECTS[name]['label'],
+			      ' '.join(mi.get('mkfs') or []) or '-',
+			      ' '.join(mi.get('mount') or []) or '-',
+			      '%s %s' % (info.get('type', ''),
+					 info.get('options', ''))])
+	L.append(md_table(['subject', 'what', 'mkfs', 'mount',
+			   'mount table: type, options'], srows,
+			  ['l'] * 5))
+	L.append('')
+	for name in SUBJECTS:
+		if SUBJECTS[name].get('note') and any(
+				k.split('@')[0] == name for k in agg):
+			L.append('- %s: %s.' % (name, SUBJECTS[name]['note']))
+	L.append('')
+	if data['missing']:
+		L.append('Left out of this run:')
+		L.append('')
+		for k, v in sorted(data['missing'].items()):
+			L.append('- %s: %s' % (k, v))
+		L.append('')
+	L.append('## Failures')
+	L.append('')
+	if not data['errors']:
+		L.append('None: every step of every subject ran.')
+	for e in data['errors']:
+		L.append('- %s, %s, repetition %s, step %s: %s' % (
+			e.get('where'), e.get('subject'), e.get('rep'),
+			e.get('step'), e.get('message')))
+		info = e.get('info') or {}
+		if info.get('cmd'):
+			L.append('  - command: `%s`' % ' '.join(info['cmd']))
+		for k in ('stderr', 'ctl_log', 'kernel_log', 'daemon_stacks'):
+			if info.get(k):
+				L.append('  - %s:' % k)
+				L.append('')
+				L.append('    ```')
+				for line in str(info[k]).splitlines()[-15:]:
+					L.append('    ' + line)
+				L.append('    ```')
+	L.append('')
+	L.append('## Environment')
+	L.append('')
+	L.append('```')
+	L.append(json.dumps(environment(data), indent=1, sort_keys=True))
+	L.append('```')
+	L.append('')
+	return '\n'.join(L)
+
+
+def environment(data):
+	env = dict(data['env'])
+	vm = dict(data['vm'] or {})
+	vm.pop('console_tail', None)
+	return {'host': env, 'guest_vm': vm, 'guest': data['guest_env'],
+		'host_run': data['host_run_env'],
+		'loadavg_end': {w: r.get('loadavg_end')
+				for w, r in data['ends'].items()}}
+
+
+def write_csv(path, agg):
+	cols = ['subject', 'where', 'metric', 'param', 'unit', 'better', 'n',
+		'median', 'min', 'max', 'q1', 'q3', 'lat_p50_us', 'lat_p99_us',
+		'client_user_s', 'client_sys_s', 'daemon_user_s',
+		'daemon_sys_s', 'sys_busy_s', 'ctxt', 'fusereq', 'truncated']
+	with open(path, 'w', newline='') as f:
+		w = csv.writer(f)
+		w.writerow(cols)
+		for s in subjects_present(agg):
+			for key in sorted(agg[s]):
+				a = agg[s][key]
+				lat = a.get('lat') or {}
+				c = a.get('cost') or {}
+				w.writerow([s.split('@')[0],
+					    'host' if '@' in s else 'guest',
+					    a['metric'], a.get('param', ''),
+					    a['unit'], a['better'], a['n'],
+					    a['median'], a['min'], a['max'],
+					    a['q1'], a['q3'],
+					    lat.get('p50', ''), lat.get('p99', ''),
+					    c.get('client_user_s', ''),
+					    c.get('client_sys_s', ''),
+					    c.get('daemon_user_s', ''),
+					    c.get('daemon_sys_s', ''),
+					    c.get('sys_busy_s', ''),
+					    c.get('ctxt', ''),
+					    c.get('fusereq', ''),
+					    int(bool(a.get('truncated')))])
+
+
+def build(rawdir, outdir):
+	"""Read @rawdir, write the results and the report into @outdir;
+	return {'table': terminal text, 'agg', 'targets', ...}."""
+	data = collect(rawdir)
+	agg = aggregate(data['samples'])
+	targets = evaluate_targets(agg)
+	cols, rows = ratio_table(agg)
+	os.makedirs(outdir, exist_ok=True)
+	plots = plot.make_all(outdir, agg, cols, rows)
+	md = markdown(data, agg, targets, plots)
+	with open(os.path.join(outdir, 'report.md'), 'w') as f:
+		f.write(md)
+	write_csv(os.path.join(outdir, 'results.csv'), agg)
+	res = {
+		'environment': environment(data),
+		'missing': data['missing'],
+		'errors': data['errors'],
+		'notes': data['notes'],
+		'subjects': {k: v for k, v in data['mountinfo'].items()},
+		'summary': agg,
+		'ratios': {'columns': [c[0] for c in cols],
+			   'rows': [{'metric': m, 'values': v}
+				    for m, _, v in rows]},
+		'targets': targets,
+		'samples': data['samples'],
+		'plots': plots,
+	}
+	with open(os.path.join(outdir, 'results.json'), 'w') as f:
+		json.dump(res, f, indent=1, sort_keys=True)
+	table = terminal_table(data, agg)
+	with open(os.path.join(outdir, 'table.txt'), 'w') as f:
+		f.write(table + '\n')
+	return {'table': table, 'agg': agg, 'targets': targets,
+		'data': data, 'markdown': md, 'plots': plots}

@@ -1,0 +1,670 @@
+"""The runner: executes a plan on the machine it runs on.
+
+In the guest (bench/twbench starts it through vm/run) it measures every
+kernel and FUSE subject on the one virtio disk; on the host it measures
+the FUSE subjects on an image file.  It writes what the tools printed,
+untouched, as JSON lines ("raw" records) to the plan's output file, and
+progress lines ("@@twb {...}") to stdout for the display on the host.
+Parsing and statistics happen on the host (twb.parse, twb.report).
+
+Each subject gets a small generated control script (ctl.sh) that mounts,
+unmounts (waiting for a FUSE daemon to exit), remounts cold and snapshots
+counters.  The runner and fio's exec_prerun/exec_postrun hooks both use
+it, so "cold cache" means the same thing everywhere: the filesystem is
+unmounted (its inodes, dentries and page cache go with its superblock; a
+FUSE daemon exits and its block cache with it), the device's cached blocks
+are dropped (BLKFLSBUF, or POSIX_FADV_DONTNEED for the host's image file),
+and it is mounted again.  The global /proc/sys/vm/drop_caches is used for
+the cold mount only: elsewhere it would also evict the harness's own
+programs, which the guest reads from the host over 9p, and cost seconds
+per remount that have nothing to do with the filesystem measured.
+
+A step that fails or hangs is recorded as an "error" record with what is
+needed to reproduce it (commands, output, the kernel log's tail, the
+daemon's kernel stacks), the mount is torn down, and the run goes on.
+"""
+
+import json
+import os
+import shlex
+import signal
+import subprocess
+import sys
+import time
+
+from . import fiojob
+from .subjects import SUBJECTS, expand
+
+KPROBE = 'twbench_fusereq'
+TRACEFS = '/sys/kernel/tracing'
+
+
+class StepError(Exception):
+	def __init__(self, msg, **info):
+		Exception.__init__(self, msg)
+		self.info = info
+
+
+def tail(text, n=40):
+	if isinstance(text, bytes):
+		text = text.decode(errors='replace')
+	lines = (text or '').splitlines()
+	return '\n'.join(lines[-n:])
+
+
+class Runner:
+	def __init__(self, plan):
+		self.plan = plan
+		self.p = plan['profile']
+		self.where = plan['where']
+		self.dev = plan['device']
+		self.build = plan['build']
+		self.work = plan['workdir']
+		self.mnt = os.path.join(self.work, 'mnt')
+		self.opb = os.path.join(self.build, 'bench', 'opbench')
+		self.replay_tool = os.path.join(self.build, 'bench',
+						'twbench-replay')
+		self.out = open(plan['out'], 'a')
+		self.done = 0
+		self.total = 0
+		self.subject = None
+		self.rep = None
+		self.ctl = None
+		self.have_kprobe = False
+		self.cmd_times = []
+
+	# -- output ---------------------------------------------------------
+	def emit(self, rec):
+		rec.setdefault('where', self.where)
+		self.out.write(json.dumps(rec) + '\n')
+		self.out.flush()
+
+	def progress(self, **kw):
+		kw.setdefault('where', self.where)
+		kw['done'] = self.done
+		kw['total'] = self.total
+		sys.stdout.write('@@twb ' + json.dumps(kw) + '\n')
+		sys.stdout.flush()
+
+	def raw(self, kind, step, data, **kw):
+		rec = {'type': 'raw', 'subject': self.subject, 'rep': self.rep,
+		       'kind': kind, 'step': step, 'data': data}
+		rec.update(kw)
+		self.emit(rec)
+
+	# -- processes ------------------------------------------------------
+	def run(self, argv, timeout=120, check=True, cwd=None, what=None):
+		argv = [str(a) for a in argv]
+		t0 = time.monotonic()
+		try:
+			cp = subprocess.run(argv, stdout=subprocess.PIPE,
+					    stderr=subprocess.PIPE,
+					    stdin=subprocess.DEVNULL,
+					    timeout=timeout, cwd=cwd)
+		except subprocess.TimeoutExpired as e:
+			raise StepError('%s: no answer after %d s' % (
+				what or argv[0], timeout), cmd=argv,
+				hang=True, stdout=tail(e.stdout),
+				stderr=tail(e.stderr))
+		except OSError as e:
+			raise StepError('%s: %s' % (argv[0], e), cmd=argv)
+		self.cmd_times.append(((what or os.path.basename(argv[0]) +
+					 ' ' + ' '.join(argv[1:2]))[:40],
+				       round(time.monotonic() - t0, 3)))
+		out = cp.stdout.decode(errors='replace')
+		err = cp.stderr.decode(errors='replace')
+		if check and cp.returncode != 0:
+			raise StepError('%s failed (exit %d)' % (
+				what or ' '.join(argv), cp.returncode),
+				cmd=argv, rc=cp.returncode,
+				stdout=tail(out), stderr=tail(err))
+		return out, err, cp.returncode
+
+	def opbench(self, *args, timeout=None, check=True):
+		t = timeout or (2 * self.p['op_deadline_s'] + 60)
+		out, err, rc = self.run([self.opb] + list(args), timeout=t,
+					check=False, what='opbench ' + args[0])
+		if check and rc != 0:
+			try:
+				obj = json.loads(out.strip().splitlines()[-1])
+			except (ValueError, IndexError):
+				obj = {}
+			raise StepError('opbench %s failed: %s' % (
+				args[0], obj.get('error') or tail(err, 5)),
+				cmd=[self.opb] + list(args), rc=rc,
+				stdout=tail(out), stderr=tail(err))
+		return out, err
+
+	def ctl_run(self, *args, timeout=120):
+		return self.run(['/bin/sh', self.ctl] + list(args),
+				timeout=timeout, what='%s %s' % (
+					self.subject, ' '.join(args)))
+
+	# -- the guest's FUSE request counter --------------------------------
+	def setup_kprobe(self):
+		"""A kprobe on fuse_request_end counts the FUSE requests
+		answered (FORGETs have no answer and are not counted).  The
+		event is enabled with tracing off: the probe counts its hits
+		(kprobe_profile) and records nothing."""
+		if self.where != 'guest':
+			return
+		try:
+			self.run(['modprobe', 'fuse'], timeout=60)
+			if not os.path.exists(os.path.join(TRACEFS, 'kprobe_events')):
+				self.run(['mount', '-t', 'tracefs', 'nodev', TRACEFS],
+					 timeout=30)
+			# plain write(2)s: Python's append mode seeks, which
+			# tracefs refuses with EINVAL
+			for name, text, flags in (
+				('tracing_on', '0', os.O_TRUNC),
+				('kprobe_events', 'p:%s fuse_request_end\n' %
+				 KPROBE, os.O_APPEND),
+				('events/kprobes/%s/enable' % KPROBE, '1',
+				 os.O_TRUNC)):
+				fd = os.open(os.path.join(TRACEFS, name),
+					     os.O_WRONLY | flags)
+				try:
+					os.write(fd, text.encode())
+				finally:
+					os.close(fd)
+			self.have_kprobe = True
+		except (OSError, StepError) as e:
+			self.emit({'type': 'note', 'what': 'kprobe',
+				   'message': 'FUSE requests not counted: %s' % e})
+
+	# -- environment ----------------------------------------------------
+	def environment(self):
+		env = {'where': self.where, 'uname': ' '.join(os.uname()),
+		       'kernel': os.uname().release, 'cpus': os.cpu_count()}
+		try:
+			with open('/proc/cpuinfo') as f:
+				for line in f:
+					if line.startswith('model name'):
+						env['cpu_model'] = line.split(':', 1)[1].strip()
+						break
+			with open('/proc/meminfo') as f:
+				env['mem_total_kb'] = int(f.readline().split()[1])
+			with open('/proc/cmdline') as f:
+				env['cmdline'] = f.read().strip()
+			with open('/sys/devices/system/clocksource/clocksource0/'
+				  'current_clocksource') as f:
+				env['clocksource'] = f.read().strip()
+			with open('/proc/loadavg') as f:
+				env['loadavg_start'] = f.read().split()[:3]
+		except OSError:
+			pass
+		env['device'] = self.dev
+		try:
+			fd = os.open(self.dev, os.O_RDONLY)
+			env['device_bytes'] = os.lseek(fd, 0, os.SEEK_END)
+			os.close(fd)
+		except OSError:
+			pass
+		env['fuse_request_counter'] = 'kprobe on fuse_request_end' \
+			if self.have_kprobe else None
+		return env
+
+	# -- mounting -------------------------------------------------------
+	def fmt(self, argv):
+		return expand(argv, dev=self.dev, mnt=self.mnt, build=self.build,
+			      disk_mib=self.p['disk_mib'])
+
+	def write_ctl(self, name):
+		s = SUBJECTS[name]
+		d = os.path.join(self.work, name)
+		os.makedirs(d, exist_ok=True)
+		self.sdir = d
+		self.pidf = os.path.join(d, 'pid')
+		self.snaps = os.path.join(d, 'snaps.jsonl')
+		mount = ' '.join(shlex.quote(a) for a in self.fmt(s['mount']))
+		q = shlex.quote
+		lines = [
+			'#!/bin/sh',
+			'# control script of subject %s, generated by '
+			'bench/twb/runner.py' % name,
+			'OPB=%s MNT=%s PIDF=%s SNAPS=%s LOG=%s' % (
+				q(self.opb), q(self.mnt), q(self.pidf),
+				q(self.snaps), q(os.path.join(d, 'ctl.log'))),
+			'mount_fs() {',
+			'	%s >>"$LOG" 2>&1 || return 1' % mount,
+		]
+		if s['daemon']:
+			lines.append('	"$OPB" findpid "$MNT" >"$PIDF" || '
+				     '{ echo "no daemon on $MNT" >>"$LOG"; '
+				     'return 1; }')
+		else:
+			lines.append('	: >"$PIDF"')
+		lines += [
+			'}',
+			'umount_fs() {',
+			'	pid=; read -r pid <"$PIDF" 2>/dev/null',
+			'	"$OPB" umount "$MNT" ${pid:+--pid $pid} --timeout 120 '
+			'--flush %s >>"$LOG" 2>&1' % q(self.dev),
+			'}',
+		]
+		if s['persistent']:
+			lines.append('remount() { umount_fs && mount_fs; }')
+		else:
+			lines.append('remount() { :; }	# tmpfs: no cache to drop')
+		lines += [
+			'case $1 in',
+			'mount) mount_fs ;;',
+			'umount) umount_fs ;;',
+			'remount) remount ;;',
+			'pre) if [ "$3" = cold ]; then remount || exit 1; fi',
+			'     exec "$OPB" snap "pre:$2" --pid-file "$PIDF" >>"$SNAPS" ;;',
+			'post) exec "$OPB" snap "post:$2" --pid-file "$PIDF" >>"$SNAPS" ;;',
+			'*) echo "usage: $0 mount|umount|remount|pre JOB cold|warm|'
+			'post JOB" >&2; exit 2 ;;',
+			'esac',
+		]
+		self.ctl = os.path.join(d, 'ctl.sh')
+		with open(self.ctl, 'w') as f:
+			f.write('\n'.join(lines) + '\n')
+		os.chmod(self.ctl, 0o755)
+
+	def pid(self):
+		try:
+			with open(self.pidf) as f:
+				return int(f.read().strip() or 0)
+		except (OSError, ValueError):
+			return 0
+
+	def mounted(self):
+		with open('/proc/self/mountinfo') as f:
+			for line in f:
+				if line.split()[4] == self.mnt:
+					return True
+		return False
+
+	def mountinfo(self):
+		with open('/proc/self/mountinfo') as f:
+			for line in f:
+				parts = line.split()
+				if parts[4] == self.mnt:
+					sep = parts.index('-')
+					return {'type': parts[sep + 1],
+						'source': parts[sep + 2],
+						'options': parts[5] + ',' +
+						parts[sep + 3]}
+		return None
+
+	def teardown(self):
+		"""Best effort after a failure: kill the daemon, detach."""
+		pid = self.pid()
+		if pid > 0:
+			try:
+				os.kill(pid, signal.SIGKILL)
+			except OSError:
+				pass
+		for _ in range(3):
+			if not self.mounted():
+				break
+			subprocess.run(['umount', '-l', self.mnt],
+				       stdout=subprocess.DEVNULL,
+				       stderr=subprocess.DEVNULL)
+		if pid > 0:
+			self.wait_gone(pid, 10)
+		try:
+			os.unlink(self.pidf)
+		except OSError:
+			pass
+
+	@staticmethod
+	def wait_gone(pid, timeout):
+		t0 = time.monotonic()
+		while os.path.exists('/proc/%d' % pid):
+			if time.monotonic() - t0 > timeout:
+				return False
+			time.sleep(0.01)
+		return True
+
+	def mkfs(self, argv=None):
+		s = SUBJECTS[self.subject]
+		argv = argv or s['mkfs']
+		if argv:
+			self.run(self.fmt(argv), timeout=300, what='mkfs')
+
+	def drop_caches(self):
+		if self.where == 'guest':
+			os.sync()
+			with open('/proc/sys/vm/drop_caches', 'w') as f:
+				f.write('3')
+		else:
+			os.sync()
+			fd = os.open(self.dev, os.O_RDONLY)
+			os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+			os.close(fd)
+
+	def unload(self, s):
+		mods = s.get('unload') or s['modules']
+		if self.where != 'guest' or not mods:
+			return True
+		self.run(['modprobe', '-r'] + mods, check=False, timeout=60)
+		with open('/proc/modules') as f:
+			loaded = {l.split()[0] for l in f}
+		return not any(m.replace('-', '_') in loaded for m in mods)
+
+	def kernel_log_tail(self, n=30):
+		if self.where != 'guest':
+			return None
+		try:
+			out, _, _ = self.run(['dmesg'], timeout=30, check=False)
+			return tail(out, n)
+		except StepError:
+			return None
+
+	def daemon_stacks(self):
+		pid = self.pid()
+		if self.where != 'guest' or pid <= 0:
+			return None
+		stacks = []
+		try:
+			for t in sorted(os.listdir('/proc/%d/task' % pid)):
+				with open('/proc/%d/task/%s/stack' % (pid, t)) as f:
+					stacks.append('task %s:\n%s' % (t, f.read()))
+		except OSError:
+			pass
+		return '\n'.join(stacks) or None
+
+	# -- steps ----------------------------------------------------------
+	def step(self, name, fn, *args):
+		self.progress(ev='step', subject=self.subject, rep=self.rep,
+			      step=name)
+		self.cmd_times = []
+		t0 = time.monotonic()
+		try:
+			fn(*args)
+			ok = True
+		except StepError as e:
+			ok = False
+			info = dict(e.info)
+			info['kernel_log'] = self.kernel_log_tail()
+			if info.get('hang'):
+				info['daemon_stacks'] = self.daemon_stacks()
+			try:
+				with open(os.path.join(self.sdir, 'ctl.log')) as f:
+					info['ctl_log'] = tail(f.read(), 20)
+			except OSError:
+				pass
+			self.emit({'type': 'error', 'subject': self.subject,
+				   'rep': self.rep, 'step': name,
+				   'message': str(e), 'info': info})
+			self.progress(ev='error', subject=self.subject,
+				      rep=self.rep, step=name, message=str(e))
+			self.teardown()
+		self.done += 1
+		self.emit({'type': 'step', 'subject': self.subject,
+			   'rep': self.rep, 'step': name, 'ok': ok,
+			   'seconds': time.monotonic() - t0,
+			   'commands': self.cmd_times})
+		return ok
+
+	def mount_cmds(self, s, cold):
+		cmds = []
+		if cold and self.where == 'guest':
+			cmds += [['modprobe', m] for m in s['modules']]
+		cmds.append(self.fmt(s['mount']))
+		argv = []
+		for c in cmds:
+			if argv:
+				argv.append('---')
+			argv += c
+		return argv
+
+	def timed_mount(self, step, s, cold=False, param=None, extra=None):
+		out, err = self.opbench('time', *self.mount_cmds(s, cold),
+					timeout=180)
+		self.raw('time', step, out, param=param, stderr=tail(err, 10),
+			 extra=extra)
+		if s['daemon']:
+			out, _ = self.opbench('findpid', self.mnt, timeout=30)
+			with open(self.pidf, 'w') as f:
+				f.write(out.strip() + '\n')
+		else:
+			open(self.pidf, 'w').close()
+		return err
+
+	def timed_umount(self, record=True):
+		args = ['umount', self.mnt, '--timeout', '120', '--flush',
+			self.dev]
+		if self.pid() > 0:
+			args += ['--pid', str(self.pid())]
+		out, _ = self.opbench(*args, timeout=180)
+		if record:
+			self.raw('umount', 'umount', out)
+
+	def s_mounts(self):
+		s = SUBJECTS[self.subject]
+		if self.mounted():
+			self.ctl_run('umount')
+		extra = {}
+		if s['home'] == 'kernel' and s['modules'] and \
+		   self.where == 'guest':
+			extra['module_unloaded'] = self.unload(s)
+		self.drop_caches()
+		self.timed_mount('mount_cold', s, cold=True, extra=extra)
+		self.emit({'type': 'mountinfo', 'subject': self.subject,
+			   'rep': self.rep, 'mountinfo': self.mountinfo(),
+			   'mount': self.fmt(s['mount']),
+			   'mkfs': self.fmt(s['mkfs']) if s['mkfs'] else None})
+		self.timed_umount(record=False)
+		self.timed_mount('mount_warm', s)
+		self.timed_umount()
+
+	def s_data(self):
+		s = SUBJECTS[self.subject]
+		if not self.mounted():
+			self.ctl_run('mount')
+		try:
+			os.unlink(self.snaps)
+		except OSError:
+			pass
+		job = os.path.join(self.sdir, 'data.fio')
+		with open(job, 'w') as f:
+			f.write(fiojob.jobfile(self.p, self.mnt, self.ctl,
+					       s['persistent']))
+		res = os.path.join(self.sdir, 'fio.json')
+		limit = 5 * self.p['fio_runtime_s'] + 300
+		out, err, rc = self.run(['fio', '--output-format=json',
+					 '--output=' + res, job], timeout=limit,
+					check=False, cwd=self.sdir, what='fio')
+		try:
+			with open(res) as f:
+				data = f.read()
+		except OSError:
+			data = ''
+		snaps = []
+		try:
+			with open(self.snaps) as f:
+				snaps = [json.loads(l) for l in f if l.strip()]
+		except (OSError, ValueError):
+			pass
+		if data.strip():
+			self.raw('fio', 'data', data, snaps=snaps)
+		if rc != 0 or not data.strip():
+			raise StepError('fio failed (exit %d)' % rc, cmd=[
+				'fio', job], rc=rc, stdout=tail(out),
+				stderr=tail(err), jobfile=open(job).read())
+
+	def s_latency(self):
+		if not self.mounted():
+			self.ctl_run('mount')
+		f = os.path.join(self.mnt, 'seq.dat')
+		if not os.path.exists(f):
+			raise StepError('no seq.dat (the fio step failed)')
+		self.ctl_run('remount')
+		out, _ = self.opbench('read', f, str(self.p['read_ops']),
+				      '--pid-file', self.pidf, '--deadline',
+				      str(self.p['op_deadline_s']))
+		self.raw('opbench', 'read4k', out)
+		out, _ = self.opbench('getattr', f, str(self.p['getattr_ops']),
+				      '--pid-file', self.pidf, '--deadline',
+				      str(self.p['op_deadline_s']))
+		self.raw('opbench', 'getattr', out)
+
+	def ob(self, step, *args):
+		out, _ = self.opbench(*args, '--pid-file', self.pidf,
+				      '--deadline', str(self.p['op_deadline_s']))
+		self.raw('opbench', step, out)
+		return json.loads(out.strip().splitlines()[-1])
+
+	def s_meta(self):
+		if not self.mounted():
+			self.ctl_run('mount')
+		d = os.path.join(self.mnt, 'meta')
+		n = self.p['meta_files']
+		r = self.ob('create', 'create', d, str(n))
+		n = r['ops']
+		self.ob('stat_cached', 'stat', d, str(n))
+		self.ctl_run('remount')
+		self.ob('readdir', 'readdir', d)
+		self.ctl_run('remount')
+		self.ob('stat_uncached', 'stat', d, str(n))
+		r = self.ob('rename', 'rename', d, str(n))
+		self.ob('unlink', 'unlink', d, str(r['ops']), '--prefix', 'r')
+
+	def s_bigdir(self):
+		if not self.mounted():
+			self.ctl_run('mount')
+		d = os.path.join(self.mnt, 'big')
+		self.ob('create_big', 'create', d, str(self.p['bigdir_files']))
+		self.ctl_run('remount')
+		self.ob('readdir_big', 'readdir', d)
+
+	def s_replay(self, mib):
+		s = SUBJECTS[self.subject]
+		if self.mounted():
+			self.ctl_run('umount')
+		# one transaction of @mib must fit: the journal's descriptor
+		# blocks take 1/512 or so, plus slack
+		jblocks = max(1024, int(mib * 256 * 1.1) + 256)
+		mkfs = [a for a in s['mkfs'] if a != '{dev}'] + [
+			'-J', str(jblocks), '{dev}']
+		self.mkfs(mkfs)
+		out, _, _ = self.run([self.replay_tool, self.dev, str(mib)],
+				     timeout=600, what='twbench-replay')
+		made = json.loads(out.strip().splitlines()[-1])
+		if s['home'] == 'kernel':
+			self.run(['modprobe'] + s['modules'], timeout=60)
+		err = self.timed_mount('replay_mount', s, param=mib,
+				       extra={'log_mib': made['log_mib'],
+					      'log_blocks': made['log_blocks']})
+		said = [l for l in (err.splitlines() +
+				    (self.kernel_log_tail(10) or '').splitlines())
+			if 'replayed' in l]
+		self.emit({'type': 'replay', 'subject': self.subject,
+			   'rep': self.rep, 'mib': mib, 'made': made,
+			   'log': said[-1:] if said else []})
+		if not said:
+			raise StepError('mount after twbench-replay did not '
+					'say it replayed the journal',
+					stderr=tail(err))
+		self.timed_umount(record=False)
+		self.timed_mount('replay_clean', s, param=mib)
+		self.timed_umount(record=False)
+
+	def s_kill9(self):
+		s = SUBJECTS[self.subject]
+		if self.mounted():
+			self.ctl_run('umount')
+		self.mkfs()
+		self.ctl_run('mount')
+		path = os.path.join(self.mnt, 'kept')
+		with open(path, 'wb') as f:
+			f.write(os.urandom(1 << 20))
+			f.flush()
+			os.fsync(f.fileno())
+		# an open transaction: metadata changes not yet committed
+		os.mkdir(os.path.join(self.mnt, 'pending'))
+		pid = self.pid()
+		os.kill(pid, signal.SIGKILL)
+		if not self.wait_gone(pid, 30):
+			raise StepError('daemon %d survived kill -9' % pid)
+		out, err = self.opbench(
+			'time', 'umount', '-l', self.mnt, '---',
+			*self.fmt(s['mount']), '---', 'stat', '-c', '%s', path,
+			timeout=180)
+		self.raw('time', 'recover_kill9', out, stderr=tail(err, 10))
+		out2, _ = self.opbench('findpid', self.mnt, timeout=30)
+		with open(self.pidf, 'w') as f:
+			f.write(out2.strip() + '\n')
+		if os.path.getsize(path) != 1 << 20:
+			raise StepError('fsync\'d file lost after kill -9')
+		self.timed_umount(record=False)
+
+	# -- the plan ---------------------------------------------------------
+	def subject_steps(self, name):
+		steps = [('mkfs', self.mkfs), ('mounts', self.s_mounts),
+			 ('data', self.s_data), ('latency', self.s_latency),
+			 ('meta', self.s_meta)]
+		if self.p.get('bigdir_files'):
+			steps.append(('bigdir', self.s_bigdir))
+		steps.append(('umount', self.s_final_umount))
+		return steps
+
+	def s_final_umount(self):
+		if self.mounted():
+			self.ctl_run('umount')
+
+	def recovery_steps(self, name):
+		s = SUBJECTS[name]
+		steps = []
+		if s['family'] != 'twinfs':
+			return steps
+		for mib in self.p.get('replay_mib') or []:
+			steps.append(('replay %d MiB' % mib, self.s_replay, mib,
+				      self.p.get('replay_reps', 1)))
+		if s['home'] == 'fuse':
+			steps.append(('kill -9', self.s_kill9, None,
+				      self.p.get('recovery_reps', 1)))
+		return steps
+
+	def main(self):
+		os.makedirs(self.mnt, exist_ok=True)
+		subjects = self.plan['subjects']
+		reps = self.plan['reps']
+		for name in subjects:
+			self.total += reps * len(self.subject_steps(name))
+			for st in self.recovery_steps(name):
+				self.total += st[3]
+		self.setup_kprobe()
+		self.emit({'type': 'env', 'env': self.environment(),
+			   'plan': self.plan})
+		self.progress(ev='start', subjects=subjects, reps=reps)
+		for missing_name, why in self.plan.get('missing', {}).items():
+			self.emit({'type': 'missing', 'subject': missing_name,
+				   'reason': why})
+		# repetitions outermost: each subject's samples are spread over
+		# the whole run, so a slow phase of the host hits all alike
+		for rep in range(reps):
+			for name in subjects:
+				self.subject, self.rep = name, rep
+				self.write_ctl(name)
+				for step, fn in self.subject_steps(name):
+					if not self.step(step, fn) and step == 'mkfs':
+						self.done += len(self.subject_steps(
+							name)) - 1
+						break
+		for name in subjects:
+			self.subject = name
+			self.write_ctl(name)
+			for step, fn, arg, n in self.recovery_steps(name):
+				for rep in range(n):
+					self.rep = rep
+					if arg is None:
+						self.step(step, fn)
+					else:
+						self.step(step, fn, arg)
+		self.subject = None
+		with open('/proc/loadavg') as f:
+			load = f.read().split()[:3]
+		self.emit({'type': 'end', 'loadavg_end': load})
+		self.progress(ev='end')
+		return 0
+
+
+def main(plan_path):
+	with open(plan_path) as f:
+		plan = json.load(f)
+	return Runner(plan).main()

@@ -1,0 +1,174 @@
+"""The subjects: each filesystem in each home, and how to make, mount,
+unmount and cold-start it.
+
+Every subject of a run uses the same device (the guest's one virtio disk,
+or one image file on the host), made afresh with its own mkfs before each
+repetition.  Commands are argv lists with {dev}, {mnt}, {build}
+placeholders.
+
+Pairs (same on-disk format in both homes):
+  twinfs  twinfs-kmod      vs twinfs-fuse-base, twinfs-fuse-opt
+  ext4    ext4             vs fuse2fs
+  exfat   exfat            vs exfat-fuse
+and tmpfs, the in-memory ceiling (no device, no cold cache).
+"""
+
+import os
+import shutil
+
+# mkfs options: the same for both homes of a pair.  ext4 initialises its
+# inode tables and journal at mkfs time, so no ext4lazyinit thread writes
+# in the background of the kernel's measurements (fuse2fs has none).
+MKFS_TWINFS = ['{build}/tools/mkfs.twinfs', '-q', '-F', '{dev}']
+MKFS_EXT4 = ['mkfs.ext4', '-q', '-F', '-E',
+	     'lazy_itable_init=0,lazy_journal_init=0,nodiscard', '{dev}']
+MKFS_EXFAT = ['mkfs.exfat', '{dev}']
+
+TWINFS_FUSE = '{build}/fusefs/twinfs-fuse'
+
+SUBJECTS = {
+	'tmpfs': {
+		'label': 'tmpfs',
+		'family': 'tmpfs',
+		'home': 'kernel',
+		'mkfs': None,
+		'modules': [],
+		'mount': ['mount', '-t', 'tmpfs', '-o', 'size={disk_mib}m',
+			  'twbench', '{mnt}'],
+		'daemon': None,
+		'persistent': False,
+		'note': 'in-memory ceiling: no device, so no cold cache '
+			'(a remount would lose the data)',
+	},
+	'ext4': {
+		'label': 'ext4 (kernel)',
+		'family': 'ext4',
+		'home': 'kernel',
+		'mkfs': MKFS_EXT4,
+		'modules': ['ext4'],
+		'mount': ['mount', '-t', 'ext4', '{dev}', '{mnt}'],
+		'daemon': None,
+		'persistent': True,
+	},
+	'fuse2fs': {
+		'label': 'fuse2fs (ext4 over FUSE)',
+		'family': 'ext4',
+		'home': 'fuse',
+		'mkfs': MKFS_EXT4,
+		'modules': [],
+		'mount': ['fuse2fs', '{dev}', '{mnt}'],
+		'daemon': 'fuse2fs',
+		'needs': ['fuse2fs'],
+		'persistent': True,
+		'note': 'fuse2fs 1.47 does not write the ext4 journal ("Writing '
+			'to the journal is not supported"): it updates metadata '
+			'in place, less work per operation than the kernel\'s '
+			'journaled ext4',
+	},
+	'exfat': {
+		'label': 'exFAT (kernel)',
+		'family': 'exfat',
+		'home': 'kernel',
+		'mkfs': MKFS_EXFAT,
+		'modules': ['exfat'],
+		'mount': ['mount', '-t', 'exfat', '{dev}', '{mnt}'],
+		'daemon': None,
+		'persistent': True,
+	},
+	'exfat-fuse': {
+		'label': 'exfat-fuse',
+		'family': 'exfat',
+		'home': 'fuse',
+		'mkfs': MKFS_EXFAT,
+		'modules': [],
+		'mount': ['mount.exfat-fuse', '{dev}', '{mnt}'],
+		'daemon': 'mount.exfat-fuse',
+		'needs': ['mount.exfat-fuse'],
+		'persistent': True,
+	},
+	'twinfs-kmod': {
+		'label': 'twinfs kernel module',
+		'family': 'twinfs',
+		'home': 'kernel',
+		'mkfs': MKFS_TWINFS,
+		'modules': ['twinfs'],
+		'unload': ['twinfs', 'twinfs_core'],
+		'mount': ['mount', '-t', 'twinfs', '{dev}', '{mnt}'],
+		'daemon': None,
+		'persistent': True,
+	},
+	'twinfs-fuse-base': {
+		'label': 'twinfs-fuse, profile base',
+		'family': 'twinfs',
+		'home': 'fuse',
+		'mkfs': MKFS_TWINFS,
+		'modules': [],
+		'mount': [TWINFS_FUSE, '{dev}', '{mnt}', '-o', 'profile=base'],
+		'daemon': 'twinfs-fuse',
+		'persistent': True,
+	},
+	'twinfs-fuse-opt': {
+		'label': 'twinfs-fuse, profile optimized',
+		'family': 'twinfs',
+		'home': 'fuse',
+		'mkfs': MKFS_TWINFS,
+		'modules': [],
+		'mount': [TWINFS_FUSE, '{dev}', '{mnt}', '-o',
+			  'profile=optimized'],
+		'daemon': 'twinfs-fuse',
+		'persistent': True,
+	},
+}
+
+# Reading order of tables and plots.
+ORDER = ['twinfs-kmod', 'twinfs-fuse-opt', 'twinfs-fuse-base', 'ext4',
+	 'fuse2fs', 'exfat', 'exfat-fuse', 'tmpfs']
+
+# FUSE/kernel pairs: (fuse subject, kernel subject, column title)
+PAIRS = [
+	('twinfs-fuse-opt', 'twinfs-kmod', 'twinfs opt'),
+	('twinfs-fuse-base', 'twinfs-kmod', 'twinfs base'),
+	('fuse2fs', 'ext4', 'ext4'),
+	('exfat-fuse', 'exfat', 'exFAT'),
+]
+
+SHORT = {
+	'twinfs-kmod': 'tw-kmod',
+	'twinfs-fuse-opt': 'tw-fuse-opt',
+	'twinfs-fuse-base': 'tw-fuse-base',
+	'ext4': 'ext4',
+	'fuse2fs': 'fuse2fs',
+	'exfat': 'exfat',
+	'exfat-fuse': 'exfat-fuse',
+	'tmpfs': 'tmpfs',
+}
+
+
+def order_key(name):
+	base = name.split('@')[0]
+	host = name.endswith('@host')
+	return (host, ORDER.index(base) if base in ORDER else 99, name)
+
+
+def expand(argv, **kw):
+	return [a.format(**kw) for a in argv]
+
+
+def missing(name, build, where='guest'):
+	"""Why subject @name cannot run here, or None if it can."""
+	s = SUBJECTS[name]
+	for prog in s.get('needs', []):
+		if not shutil.which(prog) and not os.path.exists(
+				'/sbin/' + prog):
+			return '%s is not installed' % prog
+	if s['family'] == 'twinfs':
+		need = ['tools/mkfs.twinfs']
+		if s['home'] == 'fuse':
+			need.append('fusefs/twinfs-fuse')
+		for rel in need:
+			if not os.path.exists(os.path.join(build, rel)):
+				return '%s is not built' % rel
+	if where == 'host' and s['home'] == 'kernel' and \
+	   s['family'] != 'tmpfs':
+		return 'kernel subjects run in the guest only'
+	return None

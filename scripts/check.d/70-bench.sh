@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# The benchmark harness (bench/): the unit tests of its parsers and report
+# generator (bench/tests, no VM), then a smoke-sized run of the quick
+# profile: one guest boot with ext4, the twinfs module and twinfs-fuse,
+# twinfs-fuse on the host, tiny sizes, one repetition, a full report.  It
+# checks that the harness works end to end, not the numbers.  About 2 min
+# under TCG.  Run by scripts/check.sh (TWINFS_ROOT, TWINFS_BUILD).
+set -u
+cd "${TWINFS_ROOT:-$(dirname "$0")/../..}" || exit 1
+build=${TWINFS_BUILD:-$PWD/build}
+/usr/bin/python3 -m pytest -q -p no:cacheprovider bench/tests
+rc=$?
+[ $rc -eq 5 ] && { echo "70-bench: no tests collected"; exit 1; }
+[ $rc -eq 0 ] || exit $rc
+if [ "$(id -u)" != 0 ]; then
+	echo "70-bench: the smoke run needs root (FUSE mounts)" >&2
+	exit 1
+fi
+# --strict: any failed step fails the check; timeout(1) is the backstop
+timeout -k 10 300 bench/twbench --profile smoke --build "$build" --strict
+rc=$?
+[ $rc -eq 124 ] && echo "70-bench: the smoke run timed out after 300 s" >&2
+exit $rc
