@@ -47,6 +47,7 @@ void tw_touch_atime(struct tw_fs *fs, u64 ino)
 {
 	struct tw_ictx ic;
 	bool due = false;
+	int err = 0;
 
 	if (fs->rdonly || (fs->mnt_flags & TW_MNT_NOATIME))
 		return;
@@ -63,12 +64,12 @@ void tw_touch_atime(struct tw_fs *fs, u64 ino)
 	if (!tw_iget(fs, ino, &ic)) {
 		if (atime_due(fs, ic.di)) {
 			TW_SET64(ic.di, i_atime, tw_now());
-			tw_idirty(fs, &ic);
+			err = tw_idirty(fs, &ic);
 		}
 		tw_iput(&ic);
 	}
 	tw_iunlock(fs, ino, true);
-	tw_txn_end(fs, TW_CR_INODE);
+	tw_txn_end(fs, TW_CR_INODE, err);
 }
 
 ssize_t tw_read(struct tw_fs *fs, u64 ino, u64 off, void *buf, size_t len)
@@ -235,7 +236,7 @@ static ssize_t do_write(struct tw_fs *fs, u64 ino, u64 off, const void *buf,
 			tw_iput(&ic);
 		}
 		tw_iunlock(fs, ino, true);
-		tw_txn_end(fs, credits);
+		tw_txn_end(fs, credits, err);
 	} while (!err && done < len);
 	tw_dunlock(fs, ino, false);
 	if (done)
@@ -263,7 +264,7 @@ int tw_handle_start(struct tw_fs *fs, u32 credits)
 
 void tw_handle_stop(struct tw_fs *fs, u32 credits)
 {
-	tw_txn_end(fs, credits);
+	tw_txn_end(fs, credits, 0);
 }
 
 int tw_bmap_h(struct tw_fs *fs, u64 ino, u32 lblk, bool create, u64 *pblk,
@@ -290,6 +291,9 @@ int tw_bmap_h(struct tw_fs *fs, u64 ino, u32 lblk, bool create, u64 *pblk,
 			tw_txn_ordered(fs, ino);
 			if (is_new)
 				*is_new = fresh;
+		} else {
+			/* the home's handle may end without seeing this */
+			tw_txn_abort(fs, err);
 		}
 	}
 	tw_iput(&ic);
@@ -309,7 +313,7 @@ int tw_bmap(struct tw_fs *fs, u64 ino, u32 lblk, bool create, u64 *pblk,
 	err = tw_txn_begin(fs, TW_CREDITS_BMAP);
 	if (!err) {
 		err = tw_bmap_h(fs, ino, lblk, true, pblk, is_new);
-		tw_txn_end(fs, TW_CREDITS_BMAP);
+		tw_txn_end(fs, TW_CREDITS_BMAP, err);
 	}
 	tw_dunlock(fs, ino, false);
 	return err;
@@ -332,6 +336,7 @@ int tw_set_size_h(struct tw_fs *fs, u64 ino, u64 size)
 		tw_iput(&ic);
 	}
 	tw_iunlock(fs, ino, true);
+	tw_txn_abort(fs, err);
 	return err;
 }
 
@@ -341,7 +346,7 @@ int tw_set_size(struct tw_fs *fs, u64 ino, u64 size)
 
 	if (!err) {
 		err = tw_set_size_h(fs, ino, size);
-		tw_txn_end(fs, TW_CR_INODE);
+		tw_txn_end(fs, TW_CR_INODE, err);
 	}
 	return err;
 }

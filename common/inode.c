@@ -458,7 +458,7 @@ int tw_truncate_blocks(struct tw_fs *fs, struct tw_ictx *ic, u32 from)
 				err = e2;
 		}
 		tw_iunlock(fs, ic->ino, true);
-		tw_txn_end(fs, credits);
+		tw_txn_end(fs, credits, err);
 	} while (!err && t.more);
 	return err;
 }
@@ -577,7 +577,7 @@ int tw_inode_destroy(struct tw_fs *fs, u64 ino)
 	if (!err)
 		err = tw_free_inode(fs, ino);
 	tw_iunlock(fs, ino, true);
-	tw_txn_end(fs, TW_CR_INODE + TW_CR_ORPHAN + 2);
+	tw_txn_end(fs, TW_CR_INODE + TW_CR_ORPHAN + 2, err);
 out:
 	tw_iput(&ic);
 	return err;
@@ -614,7 +614,7 @@ static int orphan_finish(struct tw_fs *fs, u32 slot, u64 ino)
 		tw_ilock(fs, ino, true);
 		err = tw_orphan_del(fs, &ic);
 		tw_iunlock(fs, ino, true);
-		tw_txn_end(fs, TW_CR_INODE + 1);
+		tw_txn_end(fs, TW_CR_INODE + 1, err);
 	}
 	tw_iput(&ic);
 	return err;

@@ -182,10 +182,38 @@ int tw_txn_begin(struct tw_fs *fs, u32 credits)
 	}
 }
 
-void tw_txn_end(struct tw_fs *fs, u32 credits)
+static bool hard_error(int err)
+{
+	return err == -EIO || err == -EUCLEAN || err == -EBADMSG ||
+	       err == -ENOMEM;
+}
+
+void tw_txn_abort(struct tw_fs *fs, int err)
 {
 	struct tw_journal *j = &fs->j;
 
+	if (!hard_error(err))
+		return;
+	tw_mutex_lock(j->list_lock);
+	if (!j->error) {
+		j->error = -EROFS;
+		tw_err(fs, "operation failed (%d) inside a transaction: journal aborted, filesystem is now read-only",
+		       err);
+	}
+	tw_mutex_unlock(j->list_lock);
+}
+
+void tw_txn_end(struct tw_fs *fs, u32 credits, int err)
+{
+	struct tw_journal *j = &fs->j;
+
+	/*
+	 * An operation that met an I/O error or corruption may have left
+	 * half its changes in the running transaction.  Nothing of it may
+	 * reach the disk: abort the journal (as jbd2 does); the filesystem
+	 * stays as of the last commit and turns read-only.
+	 */
+	tw_txn_abort(fs, err);
 	tw_mutex_lock(j->list_lock);
 	tw_assert(j->reserved >= credits && j->handles > 0);
 	j->reserved -= credits;

@@ -201,7 +201,7 @@ int tw_setattr(struct tw_fs *fs, u64 ino, const struct tw_setattr *sa,
 	err = tw_iget(fs, ino, &ic);
 	if (err) {
 		tw_iunlock(fs, ino, true);
-		tw_txn_end(fs, credits);
+		tw_txn_end(fs, credits, 0); /* nothing changed yet */
 		goto dunlock;
 	}
 	mode = TW_GET16(ic.di, i_mode);
@@ -234,7 +234,7 @@ int tw_setattr(struct tw_fs *fs, u64 ino, const struct tw_setattr *sa,
 		err = tw_idirty(fs, &ic);
 	}
 	tw_iunlock(fs, ino, true);
-	tw_txn_end(fs, credits);
+	tw_txn_end(fs, credits, err);
 	if (!err && shrink) {
 		/* the blocks past the end go in as many transactions as they
 		 * need; the orphan slot covers a crash in between */
@@ -248,7 +248,7 @@ int tw_setattr(struct tw_fs *fs, u64 ino, const struct tw_setattr *sa,
 			if (TW_GET32(ic.di, i_nlink))
 				e2 = tw_orphan_del(fs, &ic);
 			tw_iunlock(fs, ino, true);
-			tw_txn_end(fs, credits);
+			tw_txn_end(fs, credits, e2);
 		}
 		if (!err)
 			err = e2;
@@ -386,7 +386,7 @@ put_dir:
 	tw_iput(&d);
 unlock:
 	tw_iunlock(fs, dino, true);
-	tw_txn_end(fs, CR_CREATE);
+	tw_txn_end(fs, CR_CREATE, err);
 	return err;
 }
 
@@ -549,7 +549,7 @@ put_dir:
 	tw_iput(&d);
 unlock:
 	tw_iunlock_many(fs, inos, 2);
-	tw_txn_end(fs, CR_LINK);
+	tw_txn_end(fs, CR_LINK, err);
 	return err;
 }
 
@@ -608,7 +608,7 @@ static int do_remove(struct tw_fs *fs, u64 dino, const char *name, u32 len,
 		return err;
 	err = lock_dir_child(fs, dino, name, len, &ino);
 	if (err) {
-		tw_txn_end(fs, CR_UNLINK);
+		tw_txn_end(fs, CR_UNLINK, 0); /* a lookup: nothing changed */
 		return err;
 	}
 	inos[0] = dino;
@@ -667,7 +667,7 @@ put_dir:
 	tw_iput(&d);
 unlock:
 	tw_iunlock_many(fs, inos, 2);
-	tw_txn_end(fs, CR_UNLINK);
+	tw_txn_end(fs, CR_UNLINK, err);
 	return err;
 }
 
@@ -963,7 +963,7 @@ static int do_rename(struct tw_fs *fs, u64 od, const char *on, u32 ol, u64 nd,
 						   flags, &vn);
 			rename_put(&r);
 			tw_iunlock_many(fs, all, 4);
-			tw_txn_end(fs, CR_RENAME);
+			tw_txn_end(fs, CR_RENAME, err);
 		}
 		if (err != -EAGAIN)
 			break;

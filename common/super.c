@@ -273,7 +273,7 @@ int tw_mount(struct tw_dev *dev, u64 dev_blocks,
 			 TW_GET32(fs->sb, s_mount_count) + 1);
 		TW_SET64(fs->sb, s_mount_time, tw_now());
 		err = tw_txn_dirty(fs, fs->sb_buf);
-		tw_txn_end(fs, 1);
+		tw_txn_end(fs, 1, err);
 		if (!err)
 			err = tw_commit(fs);
 		if (!err)
@@ -327,7 +327,7 @@ int tw_unmount(struct tw_fs *fs)
 					fs->sb->s_state |=
 						tw_cpu_to_le32(TW_STATE_CLEAN);
 				e2 = tw_txn_dirty(fs, fs->sb_buf);
-				tw_txn_end(fs, 1);
+				tw_txn_end(fs, 1, e2);
 			}
 			if (!e2)
 				e2 = tw_commit(fs);

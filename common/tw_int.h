@@ -160,7 +160,11 @@ int tw_meta_new(struct tw_fs *fs, u64 blk, u32 magic, u64 owner, u32 aux,
 int tw_journal_load(struct tw_fs *fs);
 void tw_journal_destroy(struct tw_fs *fs);
 int tw_txn_begin(struct tw_fs *fs, u32 credits);
-void tw_txn_end(struct tw_fs *fs, u32 credits);
+/* End a handle; @err is the operation's result: an I/O error or
+ * corruption met inside the handle aborts the journal. */
+void tw_txn_end(struct tw_fs *fs, u32 credits, int err);
+/* The same abort, for code running inside a handle someone else ends. */
+void tw_txn_abort(struct tw_fs *fs, int err);
 /* The buffer was modified inside the running handle: journal it. */
 int tw_txn_dirty(struct tw_fs *fs, struct tw_buf *b);
 /* tw_bmap() allocated blocks for @ino: write its data before commit. */

@@ -328,7 +328,7 @@ put:
 	tw_iput(&ic);
 unlock:
 	tw_iunlock(fs, ino, true);
-	tw_txn_end(fs, CR_XATTR);
+	tw_txn_end(fs, CR_XATTR, err);
 	return err;
 }
 
@@ -368,6 +368,6 @@ int tw_xattr_drop(struct tw_fs *fs, struct tw_ictx *ic)
 		err = tw_idirty(fs, ic);
 	}
 	tw_iunlock(fs, ic->ino, true);
-	tw_txn_end(fs, TW_CR_INODE + 2);
+	tw_txn_end(fs, TW_CR_INODE + 2, err);
 	return err;
 }

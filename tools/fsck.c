@@ -1470,7 +1470,7 @@ static int reconnect(struct ctx *c)
 			}
 			tw_iput(&d);
 		}
-		tw_txn_end(fs, TW_CR_DIRADD + 3 * TW_CR_INODE);
+		tw_txn_end(fs, TW_CR_DIRADD + 3 * TW_CR_INODE, err);
 		if (err)
 			return err;
 		fprintf(c->out, "inode %llu: reconnected as /lost+found/%s\n",
