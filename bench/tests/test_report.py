@@ -126,7 +126,7 @@ def test_build_from_real_raw(rawdir):
 	assert 'TCG' in md
 	# the terminal table: ratio columns, and "-" where a pair is missing
 	table = rep['table']
-	assert 'tw-fuse-opt/tw-kmod' in table
+	assert 'opt/kmod' in table and 'kmod/ext4' in table
 	line = [l for l in table.splitlines() if l.startswith('seq write 1M')][0]
 	cells = line.split()
 	assert '-' in cells	# fuse2fs/ext4 was not run
@@ -179,3 +179,41 @@ def test_unparsable_raw_becomes_an_error(rawdir):
 				    'data': 'garbage'}) + '\n')
 	data = report.collect(str(rawdir))
 	assert any('unparsable' in e['message'] for e in data['errors'])
+
+
+def test_load_warning():
+	data = {'env': {'host_cpus': 2, 'host_load_during_run':
+			{'median': 9.5, 'max': 14.0, 'min': 3, 'n': 10}}}
+	w = report.load_warning(data)
+	assert '9.5 median' in w and '2 CPUs' in w
+	data['env']['host_load_during_run']['median'] = 1.2
+	assert report.load_warning(data) is None
+	assert report.load_warning({'env': {}}) is None
+
+
+def test_fault_isolation_results_are_shown(rawdir):
+	fi = [{'name': 'kernel-oops', 'home': 'kernel', 'fault': 'oops',
+	       'serve_again_seconds': 14.2,
+	       'serve_again_parts': {'detect': 0.2, 'reboot': 12.0,
+				     'module_load': 1.0, 'mount_replay': 1.0},
+	       'system': 'kernel tainted 0x80', 'fsynced_survived': '12/12'},
+	      {'name': 'fuse-oops', 'home': 'fuse', 'fault': 'oops',
+	       'error': 'no observation'}]
+	(rawdir / 'fault-isolation.json').write_text(json.dumps(fi))
+	(rawdir / 'fault-isolation-run.json').write_text(json.dumps(
+		{'ran': False, 'from': '/b/crash/fault-isolation.json',
+		 'date': '2026-01-01T00:00:00'}))
+	out = rawdir.parent / 'report'
+	report.build(str(rawdir), str(out))
+	md = (out / 'report.md').read_text()
+	assert '| kernel-oops | kernel | 14.20 s |' in md
+	assert 'reboot 12.00 s' in md and '12/12' in md
+	assert 'no observation' in md
+	assert '/b/crash/fault-isolation.json' in md
+	md_tables_well_formed(md)
+
+
+def test_no_fault_isolation_results_said_so(rawdir):
+	out = rawdir.parent / 'report'
+	report.build(str(rawdir), str(out))
+	assert 'has no results in this build' in (out / 'report.md').read_text()

@@ -7,7 +7,7 @@ import shutil
 import subprocess
 
 from . import parse
-from .subjects import SHORT, order_key
+from .subjects import PAIRS, SHORT, order_key
 
 SERIES_COLORS = ['#1b6ca8', '#7fb3d5', '#c0392b', '#e59866', '#27ae60',
 		 '#82e0aa', '#8e44ad', '#7f8c8d', '#d4ac0d', '#2c3e50']
@@ -120,8 +120,8 @@ def make_all(outdir, agg, cols, rows):
 			errors.append(str(e))
 
 	def ratios():
-		pair_cols = [c for c in cols if '/' in c[0] and
-			     c[2] in ('twinfs-kmod', 'ext4', 'exfat')][:4]
+		pairs = [(t, f, k) for f, k, t in PAIRS]
+		pair_cols = [c for c in cols if c in pairs]
 		# only the pairs measured: gnuplot refuses an empty series
 		pair_cols = [c for c in pair_cols if any(
 			vals[cols.index(c)] for _, _, vals in rows)]

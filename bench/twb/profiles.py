@@ -15,6 +15,12 @@ host's scheduler (80 creates/s through twinfs-fuse with 2 vCPUs, 309/s
 with 1, at a host load of 10).  With one vCPU a round trip is two context
 switches inside the guest, as on a uniprocessor.  --cpus overrides it.
 
+fio_runtime_s is a safety net, not a duration: a job that hits it leaves
+a shorter file, which the next job would have to lay out again.  The
+large directory (bigdir_files) is made in the first bigdir_reps
+repetitions only: 100,000 creates through FUSE take many minutes under
+TCG.
+
 Sizes are in MiB unless the name says otherwise.  Every value ends up in
 results.json, so a report always says what it measured.
 """
@@ -42,7 +48,7 @@ PROFILES = {
 		'replay_reps': 1,
 		'recovery_reps': 1,
 		'op_deadline_s': 6,
-		'fio_runtime_s': 10,
+		'fio_runtime_s': 60,
 		'guest_subjects': ALL_GUEST,
 		'host_subjects': ['twinfs-fuse-base', 'twinfs-fuse-opt'],
 		'host_reps': 2,
@@ -61,17 +67,19 @@ PROFILES = {
 		'fsync_writes': 256,
 		'meta_files': 10000,
 		'bigdir_files': 100000,
+		'bigdir_reps': 1,
 		'getattr_ops': 20000,
 		'read_ops': 2000,
 		'replay_mib': [4, 16, 48],
 		'replay_reps': 3,
 		'recovery_reps': 3,
 		'op_deadline_s': 300,
-		'fio_runtime_s': 120,
+		'fio_runtime_s': 900,
 		'guest_subjects': ALL_GUEST,
 		'host_subjects': ['twinfs-fuse-base', 'twinfs-fuse-opt',
 				  'fuse2fs'],
 		'host_reps': 5,
+		'fault_isolation': True,
 		'vm_timeout_s': 6 * 3600,
 	},
 	'smoke': {

@@ -14,7 +14,7 @@ import json
 import os
 
 from . import parse, plot, stats
-from .subjects import PAIRS, SHORT, SUBJECTS, order_key
+from .subjects import LEGEND, PAIRS, SHORT, SUBJECTS, order_key
 
 # Rows of the tables, in order: (metric, short title)
 ROWS = [
@@ -43,9 +43,9 @@ TITLE = dict(ROWS)
 
 # Extra ratio columns besides the FUSE/kernel pairs: (a, b, title)
 CROSS = [
-	('twinfs-kmod', 'ext4', 'tw-kmod/ext4'),
-	('twinfs-fuse-opt', 'fuse2fs', 'tw-fuse-opt/fuse2fs'),
-	('twinfs-fuse-base', 'fuse2fs', 'tw-fuse-base/fuse2fs'),
+	('twinfs-kmod', 'ext4', 'kmod/ext4'),
+	('twinfs-fuse-opt', 'fuse2fs', 'opt/fuse2fs'),
+	('twinfs-fuse-base', 'fuse2fs', 'base/fuse2fs'),
 ]
 
 TARGETS = [
@@ -143,6 +143,10 @@ def collect(rawdir):
 		'replay': [], 'notes': [], 'guest_env': None,
 		'host_run_env': None, 'steps': [], 'ends': {}}
 	data['missing'].update(data['env'].get('missing') or {})
+	data['fault_isolation'] = load_json(
+		os.path.join(rawdir, 'fault-isolation.json'))
+	data['fault_isolation_run'] = load_json(
+		os.path.join(rawdir, 'fault-isolation-run.json'), {})
 	for where in ('guest', 'host'):
 		for rec in load_jsonl(os.path.join(rawdir, where + '.jsonl')):
 			t = rec.get('type')
@@ -254,7 +258,7 @@ def speed_ratio(agg, a, b, metric):
 
 
 def ratio_table(agg):
-	cols = [('%s/%s' % (SHORT[f], SHORT[k]), f, k) for f, k, _ in PAIRS]
+	cols = [(t, f, k) for f, k, t in PAIRS]
 	cols += [(t, a, b) for a, b, t in CROSS]
 	rows = []
 	for metric, title in ROWS:
@@ -480,6 +484,21 @@ def env_line(data):
 	return ', '.join(bits)
 
 
+def load_warning(data):
+	"""A sentence if the host was busy during the run, else None."""
+	env = data['env']
+	ld = env.get('host_load_during_run') or {}
+	cpus = env.get('host_cpus') or 0
+	if not ld or not cpus or ld.get('median', 0) <= 0.75 * cpus:
+		return None
+	return ('the host was busy during this run (1-minute load average '
+		'%.1f median, %.1f max, on %d CPUs): the guest\'s virtual CPU '
+		'shared the host with other work, which slows everything and '
+		'adds noise, most of all to FUSE round trips; compare within '
+		'this run only, and prefer a run on an idle machine' % (
+			ld['median'], ld['max'], cpus))
+
+
 def terminal_table(data, agg):
 	cols, rows = ratio_table(agg)
 	out = ['twinfs: the two homes side by side (%s)' % env_line(data),
@@ -492,6 +511,10 @@ def terminal_table(data, agg):
 	trows = [[title] + [fratio(v) for v in vals]
 		 for _, title, vals in rows]
 	out.append(text_table(hdr, trows))
+	out.append(LEGEND + '.')
+	warn = load_warning(data)
+	if warn:
+		out += ['', 'NOTE: ' + warn + '.']
 	subs = [s for s in subjects_present(agg) if '@' not in s]
 	if subs:
 		out += ['', 'Medians in the guest (* = stopped at the time '
@@ -545,9 +568,13 @@ def markdown(data, agg, targets, plots):
 			 'the ratios between subjects of the same run; the host '
 			 'rows give FUSE figures without emulation.')
 		L.append('')
+	warn = load_warning(data)
+	if warn:
+		L.append('**Note:** ' + warn + '.')
+		L.append('')
 	L.append('Ratios are speed ratios computed from medians: for a '
 		 'throughput a/b, for a time or a latency b/a, so above 1 '
-		 'always means the first is faster.')
+		 'always means the first is faster.  ' + LEGEND + '.')
 	L.append('')
 	cols, rows = ratio_table(agg)
 	L.append('## Comparison')
@@ -735,9 +762,56 @@ def markdown(data, agg, targets, plots):
 			L.append(md_table(['subject', 'kill -9 to serving',
 					   'umount -l + daemon + stat'], krows))
 			L.append('')
+		fi_rows = []
+		for r in data.get('fault_isolation') or []:
+			parts = r.get('serve_again_parts') or {}
+			fi_rows.append([
+				r.get('name', '?'), r.get('home', '?'),
+				fnum(r['serve_again_seconds'], 's')
+				if r.get('serve_again_seconds') is not None
+				else (r.get('error') or '-'),
+				' + '.join('%s %s' % (k.replace('_', ' '),
+						      fnum(v, 's'))
+					   for k, v in parts.items()) or '-',
+				str(r.get('system', '-')),
+				str(r.get('fsynced_survived', '-'))])
+		fir = data.get('fault_isolation_run') or {}
+		if fi_rows:
+			src = ('run as part of this benchmark'
+			       if fir.get('ran') else
+			       'its last results (%s, %s)' % (
+				       fir.get('from', '?'), fir.get('date', '?')))
+			L.append('From the fault-isolation experiment '
+				 '(tests/crash/fault_isolation.py, '
+				 'docs/crash.md), %s: the same fault (a NULL '
+				 'dereference or a hang in the block allocator) '
+				 'injected in the module and in the daemon, and '
+				 'the time until twinfs served again.' % src)
+			L.append('')
+			L.append(md_table(['scenario', 'home', 'serve again',
+					   'made of', 'rest of the system',
+					   'fsync\'d data kept'], fi_rows,
+					  ['l', 'l', 'r', 'l', 'l', 'r']))
+			L.append('')
+		elif fir.get('ran'):
+			L.append('The fault-isolation experiment ran but left no '
+				 'results (exit %s); its output ends with:' %
+				 fir.get('rc'))
+			L.append('')
+			L.append('```')
+			L.append((fir.get('output_tail') or '')[-1500:])
+			L.append('```')
+			L.append('')
+		else:
+			L.append('The fault-isolation experiment '
+				 '(tests/crash/fault_isolation.py) has no results '
+				 'in this build: the kernel home\'s time to serve '
+				 'again after a fault is not in this report '
+				 '(make bench runs it).')
+			L.append('')
 		boot = vm.get('boot_seconds')
 		cold = agg.get('twinfs-kmod', {}).get('mount_cold')
-		if boot is not None:
+		if boot is not None and not fi_rows:
 			L.append('Kernel: a fault in the module is a fault in the '
 				 'kernel; serving again takes a reboot (the '
 				 'fault-isolation experiment, docs/crash.md, '
@@ -880,6 +954,7 @@ def build(rawdir, outdir):
 		'missing': data['missing'],
 		'errors': data['errors'],
 		'notes': data['notes'],
+		'fault_isolation': data.get('fault_isolation'),
 		'subjects': {k: v for k, v in data['mountinfo'].items()},
 		'summary': agg,
 		'ratios': {'columns': [c[0] for c in cols],

@@ -598,7 +598,9 @@ class Runner:
 		steps = [('mkfs', self.mkfs), ('mounts', self.s_mounts),
 			 ('data', self.s_data), ('latency', self.s_latency),
 			 ('meta', self.s_meta)]
-		if self.p.get('bigdir_files'):
+		if self.p.get('bigdir_files') and (self.rep is None or
+						   self.rep < self.p.get(
+							   'bigdir_reps', 1 << 30)):
 			steps.append(('bigdir', self.s_bigdir))
 		steps.append(('umount', self.s_final_umount))
 		return steps
@@ -625,7 +627,10 @@ class Runner:
 		subjects = self.plan['subjects']
 		reps = self.plan['reps']
 		for name in subjects:
-			self.total += reps * len(self.subject_steps(name))
+			for rep in range(reps):
+				self.rep = rep
+				self.total += len(self.subject_steps(name))
+			self.rep = None
 			for st in self.recovery_steps(name):
 				self.total += st[3]
 		self.setup_kprobe()

@@ -126,11 +126,15 @@ ORDER = ['twinfs-kmod', 'twinfs-fuse-opt', 'twinfs-fuse-base', 'ext4',
 
 # FUSE/kernel pairs: (fuse subject, kernel subject, column title)
 PAIRS = [
-	('twinfs-fuse-opt', 'twinfs-kmod', 'twinfs opt'),
-	('twinfs-fuse-base', 'twinfs-kmod', 'twinfs base'),
-	('fuse2fs', 'ext4', 'ext4'),
-	('exfat-fuse', 'exfat', 'exFAT'),
+	('twinfs-fuse-opt', 'twinfs-kmod', 'opt/kmod'),
+	('twinfs-fuse-base', 'twinfs-kmod', 'base/kmod'),
+	('fuse2fs', 'ext4', 'fuse2fs/ext4'),
+	('exfat-fuse', 'exfat', 'exfat-fuse/exfat'),
 ]
+
+# The abbreviations of the column titles, for the legend.
+LEGEND = ('kmod: the twinfs kernel module; opt, base: twinfs-fuse in its '
+	  'optimized and base profiles')
 
 SHORT = {
 	'twinfs-kmod': 'tw-kmod',
