@@ -62,6 +62,18 @@ bench: build
 check: build
 	@./scripts/check.sh $(BUILD)
 
+# The fault-isolation experiment (docs/crash.md): the same fault in the
+# module and in the daemon, in the test guest; prints its table.
+.PHONY: fault-isolation
+fault-isolation: build guest
+	@TWINFS_BUILD=$(abspath $(BUILD)) tests/crash/fault_isolation.py
+
+# Every crash state of a long run (docs/crash.md): the whole 2-op ACE space
+# in the core, larger samples in the two homes.  Hours.
+.PHONY: crash-full
+crash-full: build guest
+	@TWINFS_BUILD=$(abspath $(BUILD)) tests/crash/crashrun.py --suite full --early
+
 # A long fuzzing campaign of the core and fsck (docs/fuzzing.md):
 # FUZZ_TIME seconds per target (default 1800), FUZZ_JOBS at a time.
 fuzz: deps

@@ -279,7 +279,7 @@ def check(dirs, jsonf, extra=()):
 
 
 def main():
-	ap = argparse.ArgumentParser(description=__doc__)
+	ap = argparse.ArgumentParser(description='Record workloads in the homes and check every crash state (docs/crash.md).')
 	ap.add_argument('--homes', default='core,fuse,kernel',
 			help='comma-separated: core, fuse, kernel')
 	ap.add_argument('--suite', choices=sorted(SUITES),
