@@ -113,7 +113,8 @@ struct snap {
 	uint64_t cpu[8]; /* user nice system idle iowait irq softirq steal */
 	uint64_t ctxt;
 	int have_sched;
-	uint64_t sched_ns; /* /proc/schedstat: time tasks ran, all CPUs */
+	uint64_t sched_ns; /* /proc/schedstat: time tasks ran, all CPUs
+			    * (counted at switch-out: coarse, for reference) */
 	int have_daemon;
 	uint64_t d_utime, d_stime, d_vcsw, d_ivcsw;
 	uint64_t d_run_ns; /* its live threads' schedstat run time */

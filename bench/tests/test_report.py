@@ -120,6 +120,8 @@ def test_build_from_real_raw(rawdir):
 	assert ('twinfs-fuse-opt', 'seqwrite', '') in keys
 	assert ('twinfs-kmod', 'replay_mount', '1') in keys
 	assert all(float(r['median']) > 0 for r in rows)
+	assert {r['accel'] for r in rows} == {'tcg'}
+	assert {r['profile'] for r in rows} == {'smoke'}
 	md = (out / 'report.md').read_text()
 	md_tables_well_formed(md)
 	assert '## Targets' in md and 'T2' in md

@@ -85,12 +85,15 @@ def snap_delta(before, after):
 	"before"/"after", or a hook's pre/post "snap"): seconds and
 	counts, None where a counter was missing on either side.
 
-	sys_busy_s is the time every task of the machine ran, from
-	/proc/schedstat (ns) where the kernel has it, else from /proc/stat
-	(USER_HZ ticks, coarse).  daemon_cpu_s is the daemon's threads' run
-	time from their schedstat (ns; threads that ended during the
-	interval are missed), else its user+sys ticks; daemon_user_s and
-	daemon_sys_s are the tick-based split."""
+	sys_busy_s is the time the machine's CPUs were not idle, from
+	/proc/stat (in USER_HZ units: 10 ms, so it means something over
+	intervals of a second or more).  /proc/schedstat's run time, which
+	the snapshots also carry, is not used: it is added up when a task is
+	switched out, so a task that ran through a short interval is
+	missing from it.  daemon_cpu_s is the daemon's threads' run time
+	from their schedstat (ns, kept current at every tick; threads that
+	ended during the interval are missed), else its user+sys ticks;
+	daemon_user_s and daemon_sys_s are the tick-based split."""
 	if not before or not after:
 		return None
 	hz = float(after.get('clk_tck') or 100)
@@ -111,8 +114,6 @@ def snap_delta(before, after):
 		'daemon_ctx': None,
 		'fusereq': None,
 	}
-	if 'sched_ns' in before and 'sched_ns' in after:
-		out['sys_busy_s'] = (after['sched_ns'] - before['sched_ns']) / 1e9
 	db, da = before.get('daemon'), after.get('daemon')
 	if db and da and db.get('pid') == da.get('pid'):
 		out['daemon_user_s'] = (da['utime'] - db['utime']) / hz
