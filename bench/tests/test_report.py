@@ -219,3 +219,13 @@ def test_no_fault_isolation_results_said_so(rawdir):
 	out = rawdir.parent / 'report'
 	report.build(str(rawdir), str(out))
 	assert 'has no results in this build' in (out / 'report.md').read_text()
+
+
+def test_rebuilt_binaries_warning(rawdir):
+	env = json.loads((rawdir / 'host-env.json').read_text())
+	env['binaries_changed'] = ['fusefs/twinfs-fuse']
+	(rawdir / 'host-env.json').write_text(json.dumps(env))
+	out = rawdir.parent / 'report'
+	rep = report.build(str(rawdir), str(out))
+	assert 'rebuilt while the run was going on' in rep['table']
+	assert 'fusefs/twinfs-fuse' in (out / 'report.md').read_text()

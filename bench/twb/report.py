@@ -532,6 +532,15 @@ def load_warning(data):
 			ld['median'], ld['max'], cpus))
 
 
+def rebuilt_warning(data):
+	changed = data['env'].get('binaries_changed')
+	if not changed:
+		return None
+	return ('these files were rebuilt while the run was going on, so '
+		'some subjects may have run different code: %s' %
+		', '.join(changed))
+
+
 def terminal_table(data, agg):
 	cols, rows = ratio_table(agg)
 	out = ['twinfs: the two homes side by side (%s)' % env_line(data),
@@ -545,9 +554,9 @@ def terminal_table(data, agg):
 		 for _, title, vals in rows]
 	out.append(text_table(hdr, trows))
 	out.append(LEGEND + '.')
-	warn = load_warning(data)
-	if warn:
-		out += ['', 'NOTE: ' + warn + '.']
+	for warn in (load_warning(data), rebuilt_warning(data)):
+		if warn:
+			out += ['', 'NOTE: ' + warn + '.']
 	subs = [s for s in subjects_present(agg) if '@' not in s]
 	if subs:
 		out += ['', 'Medians in the guest (* = stopped at the time '
@@ -601,10 +610,10 @@ def markdown(data, agg, targets, plots):
 			 'the ratios between subjects of the same run; the host '
 			 'rows give FUSE figures without emulation.')
 		L.append('')
-	warn = load_warning(data)
-	if warn:
-		L.append('**Note:** ' + warn + '.')
-		L.append('')
+	for warn in (load_warning(data), rebuilt_warning(data)):
+		if warn:
+			L.append('**Note:** ' + warn + '.')
+			L.append('')
 	L.append('Ratios are speed ratios computed from medians: for a '
 		 'throughput a/b, for a time or a latency b/a, so above 1 '
 		 'always means the first is faster.  ' + LEGEND + '.')
