@@ -197,15 +197,41 @@ static void inode_write(struct ctx *c, struct tw_buf *b, struct tw_inode *di,
 
 /* ---- pass 2: inodes ---- */
 
+/* The logical blocks a directory may map, from its header (dir.c). */
+struct dirmap {
+	u32 nblocks; /* entry blocks 1..nblocks */
+	u32 fsm; /* free-space map blocks */
+	u32 buckets; /* hash buckets */
+};
+
 struct walk {
 	struct ctx *c;
 	u64 ino;
 	u64 count; /* blocks owned */
 	int err;
+	const struct dirmap *dir; /* a directory with a sound header */
 };
 
-/* Check the subtree under *slot; returns true if the slot was changed. */
-static bool walk_ptr(struct walk *w, tw_le64 *slot, int level)
+static bool dir_lblk_ok(const struct dirmap *m, u64 l)
+{
+	return l < TW_DIR_DATA_BASE + m->nblocks ||
+	       (l >= TW_DIR_FSM_BASE && l < TW_DIR_FSM_BASE + m->fsm) ||
+	       (l >= TW_DIR_IDX_BASE && l < (u64)TW_DIR_IDX_BASE + m->buckets);
+}
+
+/* Logical blocks under one pointer at @level (508^level). */
+static u64 lspan(int level)
+{
+	u64 s = 1;
+
+	while (level-- > 0)
+		s *= TW_IND_PTRS;
+	return s;
+}
+
+/* Check the subtree under *slot, which maps logical blocks from @base;
+ * returns true if the slot was changed. */
+static bool walk_ptr(struct walk *w, tw_le64 *slot, int level, u64 base)
 {
 	struct ctx *c = w->c;
 	u64 blk = tw_le64_to_cpu(*slot);
@@ -216,6 +242,16 @@ static bool walk_ptr(struct walk *w, tw_le64 *slot, int level)
 
 	if (!blk)
 		return false;
+	/* a directory block outside its structure: the core would find it
+	 * in the way when the directory grows ("already mapped") */
+	if (!level && w->dir && !dir_lblk_ok(w->dir, base) &&
+	    problem(c, false,
+		    "directory %llu: block %llu mapped at logical block %llu, outside the directory; unmap",
+		    (unsigned long long)w->ino, (unsigned long long)blk,
+		    (unsigned long long)base)) {
+		*slot = 0;
+		return true;
+	}
 	r = take(c, w->ino, blk, level ? "indirect" : "data");
 	if (r <= 0) {
 		if (r == 0)
@@ -244,7 +280,8 @@ static bool walk_ptr(struct walk *w, tw_le64 *slot, int level)
 		return false;
 	}
 	for (i = 0; i < (int)TW_IND_PTRS; i++)
-		changed |= walk_ptr(w, &ib->ib_ptr[i], level - 1);
+		changed |= walk_ptr(w, &ib->ib_ptr[i], level - 1,
+				    base + (u64)i * lspan(level - 1));
 	if (changed)
 		reseal(c, b);
 	tw_buf_release(b);
@@ -321,6 +358,49 @@ static int symlink_ok(struct ctx *c, const struct tw_inode *di, u64 ino)
 	return 1;
 }
 
+/*
+ * What a directory may map, from its header at i_block[0]: 1 and *@m, or 0
+ * if the header is unsound (pass 2 deals with that), or a negative errno.
+ */
+static int dir_map(struct ctx *c, const struct tw_inode *di, u64 ino,
+		   struct dirmap *m)
+{
+	u64 blk = TW_GET64(di, i_block[0]);
+	const struct tw_dir_header *h;
+	struct tw_buf *b;
+	u32 level, flags;
+	int r;
+
+	if (blk < c->fs->data_start || blk >= c->nblocks)
+		return 0;
+	r = hdr_block(c, blk, TW_DIRH_MAGIC, ino, &b);
+	if (r < 0)
+		return r;
+	if (!r) {
+		tw_buf_release(b);
+		return 0;
+	}
+	h = tw_bdata(b);
+	m->nblocks = TW_GET32(h, dh_data_blocks);
+	level = TW_GET32(h, dh_level);
+	flags = TW_GET32(h, dh_flags);
+	if (m->nblocks >= TW_DIR_DATA_END || level > 22 ||
+	    TW_GET32(h, dh_split) >= (1u << level) ||
+	    (flags & ~TW_DIRH_INDEXED) ||
+	    (!(flags & TW_DIRH_INDEXED) && m->nblocks > 1)) {
+		r = 0;
+	} else if (flags & TW_DIRH_INDEXED) {
+		m->fsm = (m->nblocks + (u32)TW_DIRF_BYTES - 1) /
+			 (u32)TW_DIRF_BYTES;
+		m->buckets = (1u << level) + TW_GET32(h, dh_split);
+	} else {
+		m->fsm = 0;
+		m->buckets = 0;
+	}
+	tw_buf_release(b);
+	return r;
+}
+
 static int pass_inodes(struct ctx *c)
 {
 	u64 ino;
@@ -332,6 +412,7 @@ static int pass_inodes(struct ctx *c)
 		struct tw_inode *di;
 		struct tw_buf *b;
 		struct walk w = { .c = c, .ino = ino };
+		struct dirmap dmap;
 		bool changed = false;
 		u32 mode;
 		int r;
@@ -393,14 +474,27 @@ static int pass_inodes(struct ctx *c)
 		ii->state = I_OK;
 		ii->isdir = TW_S_ISDIR(mode);
 		ii->dtype = (u8)tw_mode_dtype(mode);
+		if (ii->isdir) {
+			r = dir_map(c, di, ino, &dmap);
+			if (r < 0) {
+				tw_buf_release(b);
+				return r;
+			}
+			if (r)
+				w.dir = &dmap;
+		}
 		if (!(TW_GET16(di, i_flags) & TW_IFL_INLINE)) {
+			u64 base = TW_NDIRECT;
 			int i;
 
-			for (i = 0; i < TW_NBLOCKPTR; i++)
-				changed |= walk_ptr(&w, &di->i_block[i],
-						    i < TW_NDIRECT ?
-							    0 :
-							    i - TW_NDIRECT + 1);
+			for (i = 0; i < TW_NBLOCKPTR; i++) {
+				int level = i < TW_NDIRECT ? 0 : i - TW_NDIRECT + 1;
+
+				changed |= walk_ptr(&w, &di->i_block[i], level,
+						    level ? base : (u64)i);
+				if (level)
+					base += lspan(level);
+			}
 			if (w.err) {
 				tw_buf_release(b);
 				return w.err;
