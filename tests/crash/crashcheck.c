@@ -1005,6 +1005,9 @@ static void window_of(const struct wl *w, u64 p_dur, u64 p_hi,
 		    dur_covers_meta(w, &w->ops[j]))
 			win->k_meta = j;
 	}
+	/* an op that returned had begun (even one that returned at once) */
+	if (win->k_hi < win->k_meta)
+		win->k_hi = win->k_meta;
 }
 
 /* The first op index from which @obj's data may come. */
@@ -1281,6 +1284,8 @@ static int check_oracle(const struct wl *w, struct tw_fs *fs,
 		say("    (op %d, %s, was durable at log offset %llu)\n",
 		    win->k_meta, w->ops[win->k_meta].text,
 		    (unsigned long long)w->ops[win->k_meta].end);
+	if (best < 0)
+		return 1;
 	say("  closest: after op %d (%s):\n", best,
 	    best ? w->ops[best].text : "the empty filesystem");
 	match_tree(w, win, best, true);

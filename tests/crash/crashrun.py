@@ -267,6 +267,70 @@ def record_kernel(dirs, root):
 # Checking
 # ---------------------------------------------------------------------------
 
+WHAT = {
+	'core': 'the core in process (crashrec)',
+	'fuse': 'twinfs-fuse on the host (librecpreload.so)',
+	'kernel': 'twinfs.ko in the guest (dm-log-writes)',
+	'early1': 'commit block not preceded by a flush (test build)',
+	'early2': 'commit block flushed neither before nor after (test build)',
+	'garbage': 'core recordings, one data block overwritten with '
+		   'garbage',
+	'fsync-lies': 'core recordings, fsync returning before it wrote',
+	'fuse-sync': 'FUSE recordings judged as if sync(2) reached the daemon',
+}
+
+
+def copy_workload(src, dst):
+	os.makedirs(dst, exist_ok=True)
+	for n in ('base.img', 'log.twwlog', 'oracle.txt', 'pos.txt', 'home',
+		  'ops.txt'):
+		shutil.copyfile(os.path.join(src, n), os.path.join(dst, n))
+
+
+def mutate_garbage(src, dst):
+	"""The last write of a file data block in the log gets other data:
+	no fsck can tell, the oracle must."""
+	with open(os.path.join(src, 'base.img'), 'rb') as f:
+		sb = f.read(4096)
+	data_start = int.from_bytes(sb[104:112], 'little')
+	with open(os.path.join(src, 'log.twwlog'), 'rb') as f:
+		log = bytearray(f.read())
+	pos, last = 32, None
+	while pos < len(log):
+		typ = int.from_bytes(log[pos:pos + 4], 'little')
+		blk = int.from_bytes(log[pos + 8:pos + 16], 'little')
+		pos += 16
+		if typ == 1:
+			d = log[pos:pos + 4096]
+			if blk >= data_start and d[:2] != b'TW' and any(d):
+				last = pos
+			pos += 4096
+	if last is None:
+		return None
+	log[last:last + 4096] = crashlib.pat(987654321, 0, 4096)
+	copy_workload(src, dst)
+	with open(os.path.join(dst, 'log.twwlog'), 'wb') as f:
+		f.write(log)
+	return dst
+
+
+def mutate_fsync_lies(src, dst):
+	"""Every fsync and fdatasync "returns" as soon as it is called."""
+	ops = crashlib.read_ops(src)
+	copy_workload(src, dst)
+	lines = []
+	with open(os.path.join(src, 'pos.txt')) as f:
+		for l in f:
+			w = l.split()
+			if w and w[0] == 'p' and \
+			   ops[int(w[1]) - 1][0] in ('fsync', 'fdatasync'):
+				w[3] = w[2]
+			lines.append(' '.join(w))
+	with open(os.path.join(dst, 'pos.txt'), 'w') as f:
+		f.write('\n'.join(lines) + '\n')
+	return dst
+
+
 def check(dirs, jsonf, extra=()):
 	r = subprocess.run([tool('tests', 'crash', 'crashcheck'), '--json',
 			    jsonf, *extra, *dirs], stdout=subprocess.PIPE,
@@ -321,24 +385,15 @@ def main():
 	results = {'suite': args.suite, 'homes': {}}
 	ok = True
 	extra = args.crashcheck_args.split()
-	for name, wls in plan:
-		dirs = prepare(wls, os.path.join(root, name), cache)
-		log('%s: recording %d workloads' % (name, len(dirs)))
-		if name == 'core':
-			rt = record_core(dirs)
-		elif name.startswith('early'):
-			rt = record_core(dirs, 'crashrec-' + name)
-		elif name == 'fuse':
-			rt = record_fuse(dirs)
-		elif name == 'kernel':
-			rt = record_kernel(dirs, os.path.join(root, name))
-		else:
-			sys.exit('crashrun: unknown home %s' % name)
-		log('%s: recorded in %.1f s; checking' % (name, rt))
-		res = check(dirs, os.path.join(root, name + '.json'), extra)
+	recorded = {}
+
+	def verdict(name, dirs, want_fail, rt, nwl, cargs=(), what=''):
+		nonlocal ok
+		res = check(dirs, os.path.join(root, name + '.json'),
+			    list(extra) + list(cargs))
 		res['record_seconds'] = rt
-		res['nworkloads'] = len(wls)
-		want_fail = name == 'early2'
+		res['nworkloads'] = nwl
+		res['what'] = what
 		failed = res['failed'] > 0 or res['exit'] not in (0, 1)
 		res['expected'] = 'failures' if want_fail else 'no failures'
 		res['as_expected'] = failed == want_fail
@@ -365,15 +420,53 @@ def main():
 			'' if res['as_expected'] else ': UNEXPECTED'))
 		results['homes'][name] = {k: v for k, v in res.items()
 					  if k != 'workloads'}
+
+	for name, wls in plan:
+		dirs = prepare(wls, os.path.join(root, name), cache)
+		log('%s: recording %d workloads' % (name, len(dirs)))
+		if name == 'core':
+			rt = record_core(dirs)
+		elif name.startswith('early'):
+			rt = record_core(dirs, 'crashrec-' + name)
+		elif name == 'fuse':
+			rt = record_fuse(dirs)
+		elif name == 'kernel':
+			rt = record_kernel(dirs, os.path.join(root, name))
+		else:
+			sys.exit('crashrun: unknown home %s' % name)
+		recorded[name] = dirs
+		log('%s: recorded in %.1f s; checking' % (name, rt))
+		verdict(name, dirs, name == 'early2', rt, len(dirs),
+			what=WHAT.get(name, ''))
+	if args.early:
+		# the oracle itself must catch what fsck cannot see
+		base = recorded.get('core', [])[:16]
+		for name, fn in (('garbage', mutate_garbage),
+				 ('fsync-lies', mutate_fsync_lies)):
+			if not base:
+				break
+			dirs = [fn(d, os.path.join(root, name,
+						   os.path.basename(d)))
+				for d in base]
+			dirs = [d for d in dirs if d]
+			log('%s: %d recordings altered; checking' % (name,
+								     len(dirs)))
+			verdict(name, dirs, True, 0, len(dirs), what=WHAT[name])
+		if recorded.get('fuse'):
+			log('fuse-sync: the FUSE recordings, sync(2) counted '
+			    'as durable; checking')
+			verdict('fuse-sync', recorded['fuse'], True, 0,
+				len(recorded['fuse']), ('--home', 'core'),
+				WHAT['fuse-sync'])
 	results['ok'] = ok
 	if args.json:
 		with open(args.json, 'w') as f:
 			json.dump(results, f, indent=1)
-	print('%-8s %9s %8s %8s %9s %8s %9s %9s  %s' % (
-		'home', 'workloads', 'states', 'failed', 'record s', 'check s',
-		'states/s', 'per CPU-s', 'expected'))
+	print('%-10s %9s %8s %8s %9s %8s %9s %9s  %s' % (
+		'recording', 'workloads', 'states', 'failed', 'record s',
+		'check s', 'states/s', 'per CPU-s', 'expected'))
 	for name, r in results['homes'].items():
-		print('%-8s %9d %8d %8d %9.1f %8.1f %9.0f %9.0f  %s%s' % (
+		print('%-10s %9d %8d %8d %9.1f %8.1f %9.0f %9.0f  %s%s' % (
 			name, r['nworkloads'], r['states'], r['failed'],
 			r['record_seconds'], r['seconds'], r['states_per_second'],
 			r['states_per_cpu_second'], r['expected'],
