@@ -169,20 +169,22 @@ campaign() {
 
 campaign_report() {
 	local t
-	printf "%-8s %12s %8s %6s %7s %8s %s\n" target execs exec/s cov ft corpus findings
+	printf "%-8s %12s %8s %6s %6s %7s %8s %s\n" target execs time/s exec/s cov ft corpus findings
 	for t in "$@"; do
 		local log=$out/campaign-$t.log
 		[ -f "$log" ] || continue
-		# fork mode: "#N: cov: C ft: F corp: U exec/s: E oom/timeout/crash: a/b/c time: T"
+		# fork mode: "#N: cov: C ft: F corp: U exec/s E oom/timeout/crash: a/b/c time: T"
 		local last; last=$(grep -E "^#[0-9]+: cov:" "$log" | tail -1)
 		local n cov ft corp eps crashes
 		n=$(sed -E 's/^#([0-9]+):.*/\1/' <<<"$last")
 		cov=$(sed -E 's/.* cov: ([0-9]+).*/\1/' <<<"$last")
 		ft=$(sed -E 's/.* ft: ([0-9]+).*/\1/' <<<"$last")
 		corp=$(sed -E 's/.* corp: ([0-9]+).*/\1/' <<<"$last")
-		eps=$(sed -E 's/.* exec\/s: ([0-9]+).*/\1/' <<<"$last")
+		# the line's exec/s is the last job's: average over the run instead
+		local secs; secs=$(sed -E 's/.* time: ([0-9]+)s.*/\1/' <<<"$last")
+		eps=$(( n / (secs > 0 ? secs : 1) ))
 		crashes=$(sed -E 's/.* oom\/timeout\/crash: ([0-9\/]+).*/\1/' <<<"$last")
-		printf "%-8s %12s %8s %6s %7s %8s oom/timeout/crash %s, %s artifacts\n" "$t" "$n" "$eps" "$cov" "$ft" "$corp" \
+		printf "%-8s %12s %8s %6s %6s %7s %8s oom/timeout/crash %s, %s artifacts\n" "$t" "$n" "$secs" "$eps" "$cov" "$ft" "$corp" \
 			"$crashes" "$(ls "$out/artifacts/$t" | grep -cE '^(crash|leak|timeout|oom)-')"
 	done
 }
