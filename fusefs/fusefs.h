@@ -13,6 +13,7 @@
  *   options.c      command line and -o option parsing, the profiles
  *   ops.c          the FUSE low-level operations, wired to the core
  *   itable.c       the lookup counts (nlookup) the kernel holds per inode
+ *   record.c       -o record=FILE: the image behind the write recorder
  */
 #ifndef TWINFS_FUSEFS_H
 #define TWINFS_FUSEFS_H
@@ -71,6 +72,7 @@ struct tf_config {
 	bool auto_unmount;
 	u32 mnt_flags; /* TW_MNT_* */
 	const char *fault; /* tw_fault_set_spec() */
+	const char *record; /* write log of every block write (record.c) */
 	const char *fsname; /* NULL: the image path */
 
 	/* options handed on to libfuse's mount, comma-separated */
@@ -93,6 +95,20 @@ void tf_usage(FILE *f);
 
 /** tf_describe() - the one-line profile banner (without newline). */
 void tf_describe(const struct tf_config *cfg, char *buf, size_t len);
+
+/* record.c */
+
+/**
+ * tf_record_open() - open @image (tw_backend_file() @flags) behind a write
+ * recorder logging to the file @path.  Return: the device, or NULL with
+ * *@err set.
+ */
+struct tw_dev *tf_record_open(const char *image, unsigned int flags,
+			      const char *path, int *err);
+
+/** tf_record_close() - close the log, after the device.  Return: 0 or the
+ * first error met while appending to it. */
+int tf_record_close(void);
 
 /* itable.c */
 

@@ -110,6 +110,8 @@ void tf_usage(FILE *f)
 		"  auto_unmount        unmount when the daemon dies\n"
 		"  fsname=NAME         source shown in /proc/mounts (default: IMAGE)\n"
 		"  fault=SPEC          arm fault points, e.g. write:100:eio-once\n"
+		"  record=FILE         log every block write and flush to FILE\n"
+		"                      (crash-state testing, docs/crash.md)\n"
 		"  debug               same as -d\n"
 		"  default_permissions always on: the kernel checks permissions\n"
 		"  nosuid, nodev, noexec, suid, dev, exec, sync, async, dirsync\n"
@@ -354,6 +356,8 @@ static int one_option(struct tf_config *cfg, struct req *r, char *opt)
 				val);
 		tw_fault_clear(NULL);
 		cfg->fault = val;
+	} else if (VALUE("record")) {
+		cfg->record = val;
 	} else if (FLAG("ro")) {
 		cfg->ro = true;
 	} else if (FLAG("rw")) {

@@ -351,8 +351,14 @@ int main(int argc, char **argv)
 			err_msg("%s: %s", cfg.image, strerror(-lock_fd));
 		goto out;
 	}
-	st.dev = tw_udev_open(
-		cfg.image, TW_UDEV_EXCL | (cfg.ro ? TW_UDEV_RDONLY : 0), &err);
+	if (cfg.record)
+		st.dev = tf_record_open(
+			cfg.image, TW_UDEV_EXCL | (cfg.ro ? TW_UDEV_RDONLY : 0),
+			cfg.record, &err);
+	else
+		st.dev = tw_udev_open(
+			cfg.image, TW_UDEV_EXCL | (cfg.ro ? TW_UDEV_RDONLY : 0),
+			&err);
 	if (!st.dev) {
 		err_msg("%s: %s", cfg.image, strerror(-err));
 		goto out;
@@ -438,6 +444,11 @@ out:
 		if (err) {
 			tf_logf(TW_LOG_ERR, "closing %s: %s", cfg.image,
 				strerror(-err));
+			rc = TF_EXIT_FAIL;
+		}
+		if (cfg.record && tf_record_close()) {
+			tf_logf(TW_LOG_ERR, "%s: the write log is incomplete",
+				cfg.record);
 			rc = TF_EXIT_FAIL;
 		}
 	}
