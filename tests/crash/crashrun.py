@@ -3,7 +3,7 @@
 # state (docs/crash.md).
 #
 # Layer: test harness (Python stdlib).  Runs the built tools (mkfs.twinfs,
-# tests/crash/crashrec*, crashcheck, twinfs-fuse with librecpreload.so),
+# tests/crash/crashrec*, crashcheck, twinfs-fuse -o record=FILE),
 # fusermount3, and vm/run with tests/crash/guest.py for the kernel module.
 #
 #   crashrun.py [--homes core,fuse,kernel] [--ace1] [--ace2 N] [--random N]
@@ -11,8 +11,8 @@
 #
 # Homes:
 #   core    the core in this process on the write recorder (crashrec)
-#   fuse    twinfs-fuse on the host, recorded by librecpreload.so (the same
-#           place the core's recorder sits: under the block cache)
+#   fuse    twinfs-fuse on the host with -o record=FILE (the user-space
+#           environment's recorder under the daemon's block cache)
 #   kernel  twinfs.ko in the test guest on dm-log-writes; the guest converts
 #           its log to the same format (tests/crash/dmlog.py)
 # --early records with the test builds whose commit is broken on purpose and
@@ -178,12 +178,9 @@ def record_fuse_one(d, mnt, profile):
 	img = os.path.join(d, 'work.img')
 	logp = os.path.join(d, 'log.twwlog')
 	shutil.copyfile(os.path.join(d, 'base.img'), img)
-	env = dict(os.environ, LD_PRELOAD=tool('tests', 'crash',
-					       'librecpreload.so'),
-		   TWINFS_RECORD_IMAGE=img, TWINFS_RECORD_LOG=logp)
 	errf = open(os.path.join(d, 'daemon.err'), 'w+')
 	proc = subprocess.Popen([tool('fusefs', 'twinfs-fuse'), img, mnt, '-f',
-				 '-o', 'profile=%s' % profile], env=env,
+				 '-o', 'profile=%s,record=%s' % (profile, logp)],
 				stdout=errf, stderr=errf)
 	try:
 		end = time.monotonic() + 15
@@ -269,7 +266,7 @@ def record_kernel(dirs, root):
 
 WHAT = {
 	'core': 'the core in process (crashrec)',
-	'fuse': 'twinfs-fuse on the host (librecpreload.so)',
+	'fuse': 'twinfs-fuse on the host (-o record=FILE)',
 	'kernel': 'twinfs.ko in the guest (dm-log-writes)',
 	'early1': 'commit block not preceded by a flush (test build)',
 	'early2': 'commit block flushed neither before nor after (test build)',
