@@ -35,6 +35,7 @@ struct iinfo {
 	u32 links; /* entries naming the inode */
 	u32 dparent; /* directories: the one entry's directory */
 	u32 subdirs; /* directories: child directories */
+	u32 entries; /* directories: live entries counted */
 	u8 state;
 	u8 isdir;
 	u8 dtype;
@@ -1052,6 +1053,7 @@ static int check_dir(struct ctx *c, u64 ino, bool header_only)
 		entries++;
 	}
 
+	c->ii[ino].entries = entries > 0xffffffffu ? 0xffffffffu : (u32)entries;
 	if (TW_GET64(h, dh_entries) != entries &&
 	    problem(c, true, "directory %llu: entry count %llu, counted %llu",
 		    (unsigned long long)ino,
@@ -1225,7 +1227,7 @@ static int pass_links(struct ctx *c)
 		struct iinfo *ii = &c->ii[ino];
 		struct tw_inode *di;
 		struct tw_buf *b;
-		u32 nlink, want;
+		u32 nlink, want, oslot;
 		bool refd;
 
 		if (ii->state != I_OK)
@@ -1239,10 +1241,26 @@ static int pass_links(struct ctx *c)
 		nlink = TW_GET32(di, i_nlink);
 		refd = ii->isdir ? ii->dparent != 0 : ii->links != 0;
 		want = ii->isdir ? 2 + ii->subdirs : ii->links;
+		oslot = TW_GET32(di, i_orphan_slot);
+		/*
+		 * Only rmdir puts a directory on the orphan table, unlinked
+		 * and empty.  Orphan recovery would free a non-empty one and
+		 * orphan its children, or truncate a linked one's index away
+		 * (it lies past i_size).
+		 */
+		if (ii->isdir && oslot && (refd || ii->entries) &&
+		    problem(c, false,
+			    "directory %llu: on the orphan table but %s; take it off",
+			    (unsigned long long)ino,
+			    refd ? "linked" : "not empty")) {
+			TW_SET32(di, i_orphan_slot, 0);
+			inode_write(c, b, di, ino);
+			oslot = 0;
+		}
 		if (!refd) {
-			if (!nlink && TW_GET32(di, i_orphan_slot)) {
+			if (!nlink && oslot) {
 				/* open when the fs went down: mount frees it */
-			} else if (!nlink) {
+			} else if (!nlink && !(ii->isdir && ii->entries)) {
 				if (problem(c, true,
 					    "inode %llu: no links and not an orphan; free it",
 					    (unsigned long long)ino)) {
