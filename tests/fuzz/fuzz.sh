@@ -16,6 +16,9 @@
 #                       build/fuzz/artifacts/TARGET; prints executions per
 #                       second, coverage and findings per target
 #   fuzz.sh replay FILE...   run inputs through every target, then verdicts
+#   fuzz.sh report      the table of the last campaign
+#   fuzz.sh coverage    line/branch coverage of common/ and tools/fsck.c
+#                       reached by the corpora (llvm-cov; after a campaign)
 #
 # Environment: TWINFS_ROOT, TWINFS_BUILD (set by scripts/check.sh; default
 # the repository and its build/).  Layer: tests; needs clang and its
@@ -165,6 +168,36 @@ campaign() {
 	done
 	wait
 	campaign_report "${targets[@]}"
+	coverage
+}
+
+# Line and branch coverage of common/ and tools/fsck.c reached by the
+# corpora (campaign corpus, seeds, regression images), with llvm-cov.
+coverage() {
+	local cov=$out/cov t objs=() dirs
+	command -v llvm-profdata-14 >/dev/null || { echo "fuzz: coverage needs llvm-14"; return 0; }
+	make -s -C "$root/tests/fuzz" O="$out" -j2 cov >"$out/cov-build.log" 2>&1 ||
+		{ cat "$out/cov-build.log"; die "building the coverage targets failed"; }
+	rm -f "$cov"/*.profraw
+	for t in "${targets_all[@]}"; do
+		dirs=()
+		for d in "$out/corpus/$t" "$out/seeds/$t" "$imgdir"; do
+			[ -d "$d" ] && dirs+=("$d")
+		done
+		LLVM_PROFILE_FILE="$cov/$t.profraw" "$cov/fuzz_$t" -runs=0 \
+			-timeout=10 -rss_limit_mb=2048 -max_len=65536 "${dirs[@]}" \
+			>"$cov/run-$t.log" 2>&1
+		objs+=(-object "$cov/fuzz_$t")
+	done
+	llvm-profdata-14 merge -sparse "$cov"/*.profraw -o "$cov/all.profdata" || return 1
+	echo "coverage of the core and fsck by the corpora (all four targets):"
+	llvm-cov-14 report -instr-profile="$cov/all.profdata" "${objs[@]:1}" \
+		"$root"/common/*.c "$root/tools/fsck.c" |
+		sed -e "s|$root/||" | awk '{ print "  " $0 }'
+	llvm-cov-14 show -format=html -output-dir="$cov/html" \
+		-instr-profile="$cov/all.profdata" "${objs[@]:1}" \
+		"$root"/common/*.c "$root/tools/fsck.c" >/dev/null 2>&1 &&
+		echo "  (annotated sources: $cov/html/index.html)"
 }
 
 campaign_report() {
@@ -194,6 +227,7 @@ check) check ;;
 campaign) shift; campaign "$@" ;;
 replay) shift; build_all; replay "$@" ;;
 report) shift; campaign_report "${@:-${targets_all[@]}}" ;;
+coverage) coverage ;;
 build) build_all ;;
 *) sed -n '2,22p' "$0"; exit 2 ;;
 esac

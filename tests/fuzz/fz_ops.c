@@ -4,7 +4,8 @@
  * and a script of 3-byte operations (lookup, readdir, read, write, unlink,
  * rename, setxattr, truncate, mkdir, create, symlink, link, rmdir, xattrs,
  * readlink, setattr, evict, sync) applied to a mounted filesystem, the way
- * a home would call the core.
+ * a home would call the core (the FUSE daemon's calls, and the kernel's
+ * page-cache path: tw_bmap() with and without a handle, tw_set_size()).
  *
  * Layer: tests (tests/fuzz).  Calls the core API (twinfs.h) and the C
  * library.
@@ -197,6 +198,8 @@ enum {
 	OP_SETATTR,
 	OP_EVICT,
 	OP_SYNC,
+	OP_BMAP, /* the kernel's page-cache path: tw_bmap(_h), handles */
+	OP_SETSIZE,
 	OP_COUNT
 };
 
@@ -254,6 +257,29 @@ static u64 pick_off(u8 b)
 	return offs[b & 15] + (b >> 4) * 512;
 }
 
+static u32 pick_lblk(u8 b)
+{
+	static const u32 l[] = { 0,	     1,		 11,	     12,
+				 519,	     520,	 258583,     258584,
+				 131355095, 131355096, 0xfffffffeu, 0xffffffffu,
+				 2,	     100,	 4000,	     1u << 22 };
+
+	return l[(b >> 4) & 15];
+}
+
+/* What the kernel's page cache does with a block tw_bmap() just
+ * allocated: fill it before the transaction commits. */
+static void fill_new_block(struct tw_fs *fs, u64 pblk)
+{
+	struct tw_buf *b;
+
+	if (tw_buf_get(tw_fs_dev(fs), pblk, &b))
+		return;
+	memset(tw_buf_data(b), 'p', TW_BLOCK_SIZE);
+	tw_buf_mark_dirty(b);
+	tw_buf_release(b);
+}
+
 static void remember_unlinked(struct st *s, u64 ino)
 {
 	if (s->nunlinked < FZ_MAX_ENTS)
@@ -275,6 +301,14 @@ static void do_op(struct st *s, u8 op, u8 a, u8 b)
 	u64 ino;
 	long long r;
 
+	if (trace > 0) {
+		struct ent *pa = pick(s, a);
+
+		fprintf(stderr,
+			"twfuzz: op %u a %u b %u: ent %llu/'%.*s' (ino %llu mode %o)\n",
+			op % OP_COUNT, a, b, (unsigned long long)pa->parent,
+			pa->len, pa->name, (unsigned long long)pa->ino, pa->mode);
+	}
 	switch (op % OP_COUNT) {
 	case OP_LOOKUP:
 		d = pick_dir(s, a);
@@ -489,6 +523,41 @@ static void do_op(struct st *s, u8 op, u8 a, u8 b)
 		}
 		check(s, r, "sync");
 		break;
+	case OP_BMAP: {
+		u32 lblk = pick_lblk(b);
+		bool create = b & 1, is_new = false;
+		u64 pblk = 0;
+
+		e = pick(s, a);
+		if (b & 2) {
+			r = tw_handle_start(fs, TW_CREDITS_BMAP);
+			if (!r) {
+				r = tw_bmap_h(fs, e->ino, lblk, create, &pblk,
+					      &is_new);
+				if (!r && is_new)
+					fill_new_block(fs, pblk);
+				if (!r && (b & 4))
+					r = tw_set_size_h(fs, e->ino,
+							  ((u64)lblk + 1) *
+								  TW_BLOCK_SIZE);
+				tw_handle_stop(fs, TW_CREDITS_BMAP);
+			}
+		} else {
+			r = tw_bmap(fs, e->ino, lblk, create, &pblk, &is_new);
+			if (!r && is_new)
+				fill_new_block(fs, pblk);
+			if (!r && (b & 4))
+				r = tw_set_size(fs, e->ino,
+						((u64)lblk + 1) * TW_BLOCK_SIZE);
+		}
+		check(s, r, "bmap");
+		break;
+	}
+	case OP_SETSIZE:
+		e = pick(s, a);
+		r = tw_set_size(fs, e->ino, pick_off(b));
+		check(s, r, "set_size");
+		break;
 	}
 }
 
@@ -503,6 +572,7 @@ static const u8 default_ops[] = {
 	OP_UNLINK,   1,	  0,    OP_XATTR2,  2,	  0x03, OP_READLINK, 4,	 0,
 	OP_SETATTR,  2,	  0x3f, OP_RMDIR,   3,	  0,    OP_EVICT,   0,	 0,
 	OP_SYNC,     0,	  0,    OP_READDIR, 1,	  0,    OP_UNLINK,  5,	 0,
+	OP_BMAP,     1,	  0x17, OP_BMAP,    2,	  0x03, OP_SETSIZE, 1,	 0x05,
 };
 
 int fz_run_ops(struct tw_fs *fs, const u8 *ops, u32 ops_len,
