@@ -1398,7 +1398,7 @@ static void apply_subset(struct wl *w, struct view *v, struct state *st)
 static void reorder_states(struct wl *w, struct view *v, u64 a, u64 b,
 			   visit_fn fn, void *ctx)
 {
-	u64 n = b - a, i, k, q, last;
+	u64 n = b - a, i, k, last;
 	struct state st = { .kind = 'R', .a = a, .b = b };
 	u64 ndrops = n <= opt.drops ? n : opt.drops;
 
@@ -1443,7 +1443,6 @@ static void reorder_states(struct wl *w, struct view *v, u64 a, u64 b,
 			 (unsigned long long)a, (unsigned long long)k);
 		fn(ctx, w, v, &st);
 	}
-	(void)q;
 	free(st.in);
 }
 
@@ -2002,7 +2001,7 @@ int main(int argc, char **argv)
 				home_names[wls[i]->home]);
 			json_str(f, wls[i]->dir);
 			fprintf(f,
-				", \"ops\": %d, \"records\": %llu, \"states\": %llu, \"prefix\": %llu, \"flush\": %llu, \"reorder\": %llu, \"failed\": %llu, \"cpu_seconds\": %.3f}",
+				", \"ops\": %d, \"records\": %llu, \"states\": %llu, \"prefix\": %llu, \"flush\": %llu, \"reorder\": %llu, \"failed\": %llu, \"check_seconds\": %.3f}",
 				wls[i]->nops, (unsigned long long)wls[i]->nrecs,
 				(unsigned long long)tot[i].states,
 				(unsigned long long)tot[i].prefix,

@@ -135,7 +135,6 @@ def run_one(name, home, fault, panic, a, build):
 	fault_ev = first(ev, 'fault')
 	obs = first(ev, 'observed')
 	ticks = [e for e in ev if e['kind'] == 'tick']
-	mounted = first(ev, 'mounted')
 	if panic:
 		# the machine died at the oops: the last word from the guest
 		last = ev[-1] if ev else None
