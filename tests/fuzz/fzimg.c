@@ -7,7 +7,10 @@
  * Layer: tests (tests/fuzz).  Calls the core API, the checker library,
  * the user-space environment and the C library.
  *
- *   fzimg encode RAW.img OUT.fz     raw image -> fuzz input (no script)
+ *   fzimg encode [--meta] RAW.img OUT.fz
+ *                                   raw image -> fuzz input (no script);
+ *                                   --meta: file data and the journal's
+ *                                   stale log zeroed first
  *   fzimg decode IN.fz OUT.img      fuzz input -> raw image (twinfs-dump)
  *   fzimg verdict IN.fz...          one line per input:
  *       NAME mount=E fsck_n=N fsck_y=Y after=A
@@ -55,7 +58,87 @@ static void spit(const char *path, const u8 *buf, size_t len)
 	}
 }
 
-static int encode(const char *in, const char *out)
+/* Zero the journal's log but the transactions replay would apply (from
+ * the journal superblock on, while sequence numbers follow). */
+static void strip_log(u8 *raw, u32 blocks)
+{
+	const struct tw_super *sb = (const void *)raw;
+	u64 js_blk = TW_GET64(sb, s_journal_start);
+	u32 len = TW_GET32(sb, s_journal_blocks), body, pos, i, n;
+	const struct tw_journal_super *js;
+	u8 *keep;
+	u64 seq;
+
+	if (len < 2 || js_blk >= blocks || len > blocks - js_blk)
+		return;
+	body = len - 1;
+	keep = calloc(body, 1);
+	if (!keep)
+		return;
+	js = (const void *)(raw + js_blk * FZ_BS);
+	pos = TW_GET32(js, js_start) - 1;
+	seq = TW_GET64(js, js_seq);
+	for (n = 0; pos < body && n < body;) {
+		const u8 *p = raw + (js_blk + 1 + pos) * FZ_BS;
+		const struct tw_journal_desc *d = (const void *)p;
+		u32 magic = TW_GET32(d, jd_hdr.h_magic);
+
+		keep[pos] = 1;
+		if (magic == TW_JCOMMIT_MAGIC) {
+			seq++;
+		} else if (magic == TW_JDESC_MAGIC && TW_GET64(d, jd_seq) == seq) {
+			u32 count = TW_GET32(d, jd_count);
+
+			for (i = 0; i < count && i < TW_JDESC_SLOTS && n < body;
+			     i++, n++) {
+				pos = (pos + 1) % body;
+				keep[pos] = 1;
+			}
+		} else {
+			break;
+		}
+		pos = (pos + 1) % body;
+		n++;
+	}
+	for (pos = 0; pos < body; pos++)
+		if (!keep[pos])
+			memset(raw + (js_blk + 1 + pos) * FZ_BS, 0, FZ_BS);
+	free(keep);
+}
+
+/*
+ * Zero file data: blocks past the superblock's data start that carry no
+ * known metadata magic (file contents; directories, symlinks, xattrs and
+ * indirect blocks all start with one).  What fsck and mount see of the
+ * structure is unchanged, and an image of a few MiB of files becomes a few
+ * KiB of input.
+ */
+static void strip_data(u8 *raw, u32 blocks)
+{
+	static const u32 magics[] = {
+		TW_BMAP_MAGIC,	TW_IND_MAGIC,	 TW_DIRH_MAGIC,	 TW_DIRD_MAGIC,
+		TW_DIRX_MAGIC,	TW_DIRF_MAGIC,	 TW_XATTR_MAGIC, TW_SYML_MAGIC,
+		TW_JSB_MAGIC,	TW_JDESC_MAGIC,	 TW_JCOMMIT_MAGIC, TW_ORPHAN_MAGIC,
+	};
+	const struct tw_super *sb = (const void *)raw;
+	u64 b, start = TW_GET64(sb, s_data_start);
+	u32 i, m;
+
+	strip_log(raw, blocks);
+	for (b = start; b < blocks; b++) {
+		u8 *p = raw + b * FZ_BS;
+
+		m = (u32)p[0] | (u32)p[1] << 8 | (u32)p[2] << 16 |
+		    (u32)p[3] << 24;
+		for (i = 0; i < sizeof(magics) / sizeof(magics[0]); i++)
+			if (magics[i] == m)
+				break;
+		if (i == sizeof(magics) / sizeof(magics[0]))
+			memset(p, 0, FZ_BS);
+	}
+}
+
+static int encode(const char *in, const char *out, bool meta)
 {
 	size_t len, elen;
 	u8 *raw = slurp(in, &len), *enc;
@@ -66,6 +149,8 @@ static int encode(const char *in, const char *out)
 			in, blocks, FZ_MAX_BLOCKS);
 		return 1;
 	}
+	if (meta)
+		strip_data(raw, blocks);
 	enc = fz_encode_raw(raw, blocks, NULL, 0, &elen);
 	free(raw);
 	if (!enc)
@@ -178,7 +263,10 @@ int main(int argc, char **argv)
 
 	fz_quiet();
 	if (argc == 4 && !strcmp(argv[1], "encode"))
-		return encode(argv[2], argv[3]);
+		return encode(argv[2], argv[3], false);
+	if (argc == 5 && !strcmp(argv[1], "encode") &&
+	    !strcmp(argv[2], "--meta"))
+		return encode(argv[3], argv[4], true);
 	if (argc == 4 && !strcmp(argv[1], "decode"))
 		return decode(argv[2], argv[3]);
 	if (argc >= 3 && !strcmp(argv[1], "verdict")) {
@@ -187,6 +275,6 @@ int main(int argc, char **argv)
 		return rc;
 	}
 	fprintf(stderr,
-		"usage: fzimg encode RAW.img OUT.fz | decode IN.fz OUT.img | verdict IN.fz...\n");
+		"usage: fzimg encode [--meta] RAW.img OUT.fz | decode IN.fz OUT.img | verdict IN.fz...\n");
 	return 2;
 }
