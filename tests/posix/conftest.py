@@ -137,6 +137,26 @@ def _tail(path, n=40):
 		return ''
 
 
+def _close_fds_under(path):
+	"""Close this process's descriptors that point into path (a failed
+	test's traceback keeps its locals alive, and an open descriptor would
+	keep the mount busy).  Returns their targets."""
+	prefix = os.path.realpath(path).rstrip('/') + '/'
+	out = []
+	for fd in os.listdir('/proc/self/fd'):
+		try:
+			t = os.readlink('/proc/self/fd/' + fd)
+		except OSError:
+			continue
+		if t.startswith(prefix) or t == prefix[:-1]:
+			try:
+				os.close(int(fd))
+				out.append(t[len(prefix) - 1:] or '/')
+			except OSError:
+				pass
+	return out
+
+
 def _pdeathsig():
 	# The daemon gets SIGTERM if pytest dies, so that it unmounts.
 	try:
@@ -223,6 +243,11 @@ class Mount:
 		"""Unmount, reap the daemon, fsck the image.  Problems as a
 		list of strings."""
 		problems = []
+		leaked = _close_fds_under(self.mnt)
+		if leaked:
+			problems.append('the test left %d descriptor(s) open on '
+					'the filesystem (closed now): %s'
+					% (len(leaked), ', '.join(leaked[:5])))
 		if self.mounted or posixfs.is_mountpoint(self.mnt):
 			cmd = ['fusermount3', '-u', self.mnt] if self.image \
 				else ['umount', self.mnt]
