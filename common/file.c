@@ -329,10 +329,15 @@ int tw_set_size_h(struct tw_fs *fs, u64 ino, u64 size)
 	tw_ilock(fs, ino, true);
 	err = tw_iget(fs, ino, &ic);
 	if (!err) {
-		if (size > TW_GET64(ic.di, i_size))
-			TW_SET64(ic.di, i_size, size);
-		tw_touch(ic.di, true, true);
-		err = tw_idirty(fs, &ic);
+		/* a regular file's only: a symlink's or directory's size
+		 * follows from its contents (the inode would be refused) */
+		err = check_reg(&ic);
+		if (!err) {
+			if (size > TW_GET64(ic.di, i_size))
+				TW_SET64(ic.di, i_size, size);
+			tw_touch(ic.di, true, true);
+			err = tw_idirty(fs, &ic);
+		}
 		tw_iput(&ic);
 	}
 	tw_iunlock(fs, ino, true);
