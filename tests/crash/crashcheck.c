@@ -506,19 +506,19 @@ static void load_log(struct wl *w)
 	}
 }
 
+/* What the parent keeps of a workload: its name and home. */
 static struct wl *load_workload(const char *dir)
 {
 	struct wl *w = xmalloc(sizeof(*w));
+	const char *slash;
 	char path[4096], *home;
-	size_t len;
 	int i;
 
 	w->dir = xstrdup(dir);
-	snprintf(path, sizeof(path), "%s/base.img", dir);
-	w->base = (u8 *)slurp(path, &len);
-	if (!len || len % BS)
-		die("%s: not whole blocks", path);
-	w->blocks = len / BS;
+	while (strlen(w->dir) > 1 && w->dir[strlen(w->dir) - 1] == '/')
+		w->dir[strlen(w->dir) - 1] = 0;
+	slash = strrchr(w->dir, '/');
+	w->name = xstrdup(slash ? slash + 1 : w->dir);
 	snprintf(path, sizeof(path), "%s/home", dir);
 	w->home = HOME_CORE;
 	if (access(path, F_OK) == 0) {
@@ -529,10 +529,74 @@ static struct wl *load_workload(const char *dir)
 				w->home = i;
 		free(home);
 	}
+	return w;
+}
+
+/* The rest, for checking it: images, log, oracle (wl_unload() frees). */
+static void wl_load(struct wl *w)
+{
+	char path[4096];
+	struct stat st;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/base.img", w->dir);
+	fd = open(path, O_RDONLY);
+	if (fd < 0 || fstat(fd, &st))
+		die("%s: %s", path, strerror(errno));
+	if (!st.st_size || st.st_size % BS)
+		die("%s: not whole blocks", path);
+	w->blocks = (u64)st.st_size / BS;
+	/* shared by every worker through the page cache */
+	w->base = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+	close(fd);
+	if (w->base == MAP_FAILED)
+		die("%s: mmap: %s", path, strerror(errno));
+	free(w->name);
+	w->name = NULL;
 	load_oracle(w);
 	load_pos(w);
 	load_log(w);
-	return w;
+}
+
+static void free_ent(struct ent *e)
+{
+	int i;
+
+	free(e->path);
+	free(e->ext);
+	free(e->target);
+	for (i = 0; i < e->nx; i++)
+		free(e->x[i].name);
+	free(e->x);
+}
+
+static void wl_unload(struct wl *w)
+{
+	int j, k;
+
+	for (j = 0; j <= w->nops; j++) {
+		for (k = 0; k < w->st[j].n; k++)
+			free_ent(&w->st[j].e[k]);
+		free(w->st[j].e);
+		free(w->vers[j]);
+	}
+	for (j = 1; j <= w->nops; j++)
+		free(w->ops[j].text);
+	free(w->st);
+	free(w->vers);
+	free(w->ops);
+	free(w->recs);
+	munmap(w->log, w->loglen);
+	munmap(w->base, w->blocks * BS);
+	w->st = NULL;
+	w->vers = NULL;
+	w->ops = NULL;
+	w->recs = NULL;
+	w->log = NULL;
+	w->base = NULL;
+	w->nops = 0;
+	w->nrecs = 0;
+	w->nobj = 0;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -1573,20 +1637,24 @@ static void run_worker(struct wl **wls, int nwl, int me, int nworkers,
 	mallopt(M_MMAP_THRESHOLD, 64 << 20);
 	for (i = 0; i < nwl; i++) {
 		struct wstats ws = { 0 };
-		struct view *v = view_new(wls[i]);
+		struct view *v;
 
+		wl_load(wls[i]);
+		v = view_new(wls[i]);
 		c.widx = i;
 		c.ws = &ws;
 		c.fails_reported = 0;
 		enumerate(wls[i], v, visit_check, &c);
 		view_free(v);
-		fprintf(out, "W %d %llu %llu %llu %llu %llu %.6f\n", i,
+		fprintf(out, "W %d %llu %llu %llu %llu %llu %.6f %d %llu\n", i,
 			(unsigned long long)ws.states,
 			(unsigned long long)ws.prefix,
 			(unsigned long long)ws.flush,
 			(unsigned long long)ws.reorder,
-			(unsigned long long)ws.fails, ws.secs);
+			(unsigned long long)ws.fails, ws.secs, wls[i]->nops,
+			(unsigned long long)wls[i]->nrecs);
 		fflush(out);
+		wl_unload(wls[i]);
 	}
 }
 
@@ -1810,6 +1878,7 @@ int main(int argc, char **argv)
 		}
 		ic.path = argv[optind];
 		w = load_workload(argv[optind + 1]);
+		wl_load(w);
 		v = view_new(w);
 		enumerate(w, v, visit_image, &ic);
 		if (!ic.done)
@@ -1943,10 +2012,17 @@ int main(int argc, char **argv)
 			unsigned long long s, p, f, r, fl;
 			double secs;
 
+			int nops;
+			unsigned long long nrecs;
+
 			if (line[0] == 'W' &&
-			    sscanf(line, "W %d %llu %llu %llu %llu %llu %lf",
-				   &wi, &s, &p, &f, &r, &fl, &secs) == 7 &&
+			    sscanf(line,
+				   "W %d %llu %llu %llu %llu %llu %lf %d %llu",
+				   &wi, &s, &p, &f, &r, &fl, &secs, &nops,
+				   &nrecs) == 9 &&
 			    wi >= 0 && wi < nwl) {
+				wls[wi]->nops = nops;
+				wls[wi]->nrecs = nrecs;
 				tot[wi].states += s;
 				tot[wi].prefix += p;
 				tot[wi].flush += f;
