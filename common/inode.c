@@ -601,6 +601,29 @@ static int orphan_finish(struct tw_fs *fs, u32 slot, u64 ino)
 		tw_iput(&ic);
 		return tw_corrupt(fs, "orphan slot mismatch", ino);
 	}
+	/*
+	 * Only regular files are truncated through the table, and only rmdir
+	 * puts a directory there, empty and unlinked: anything else would
+	 * have its blocks past i_size freed (a directory's index lies there)
+	 * or, being a non-empty directory, its children orphaned.
+	 */
+	if (TW_GET32(ic.di, i_nlink) && !TW_S_ISREG(TW_GET16(ic.di, i_mode))) {
+		tw_iput(&ic);
+		return tw_corrupt(fs, "linked non-file on the orphan table", ino);
+	}
+	if (TW_S_ISDIR(TW_GET16(ic.di, i_mode))) {
+		bool empty = false;
+
+		err = tw_dir_is_empty(fs, &ic, &empty);
+		if (!err && !empty)
+			err = tw_corrupt(fs,
+					 "non-empty directory on the orphan table",
+					 ino);
+		if (err) {
+			tw_iput(&ic);
+			return err;
+		}
+	}
 	if (TW_GET32(ic.di, i_nlink) == 0) {
 		tw_iput(&ic);
 		return tw_inode_destroy(fs, ino);

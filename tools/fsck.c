@@ -1291,6 +1291,13 @@ static int pass_links(struct ctx *c)
 		if (err)
 			return err;
 		di = (struct tw_inode *)tw_bdata(b) + TW_ROOT_INO;
+		/* never an orphan: recovery would truncate its index away */
+		if (TW_GET32(di, i_orphan_slot) &&
+		    problem(c, false,
+			    "root: on the orphan table; take it off")) {
+			TW_SET32(di, i_orphan_slot, 0);
+			inode_write(c, b, di, TW_ROOT_INO);
+		}
 		if (TW_GET32(di, i_nlink) != want &&
 		    problem(c, true, "root: nlink %u, counted %u",
 			    TW_GET32(di, i_nlink), want)) {
