@@ -326,7 +326,11 @@ def per_unit_costs(summ):
 		'per': per,
 		'client_cpu_ms': per_unit('client_user_s', 'client_sys_s',
 					  scale=1000),
+		'client_user_ms': per_unit('client_user_s', scale=1000),
+		'client_sys_ms': per_unit('client_sys_s', scale=1000),
 		'daemon_cpu_ms': per_unit('daemon_cpu_s', scale=1000),
+		'daemon_user_ms': per_unit('daemon_user_s', scale=1000),
+		'daemon_sys_ms': per_unit('daemon_sys_s', scale=1000),
 		'system_cpu_ms': per_unit('sys_busy_s', scale=1000),
 		'ctx': per_unit('ctxt'),
 		'fusereq': per_unit('fusereq'),
@@ -362,6 +366,15 @@ def evaluate_targets(agg):
 			    'missed': len(missed),
 			    'unmeasured': len(items) - len(measured)})
 	return res
+
+
+def _split(total, user, sys_):
+	"""'total (user/sys)', or what of it is known."""
+	if total is None:
+		return '-'
+	if user is None or sys_ is None:
+		return fnum(total)
+	return '%s (%s/%s)' % (fnum(total), fnum(user), fnum(sys_))
 
 
 def _fmt_cost(c):
@@ -694,8 +707,9 @@ def markdown(data, agg, targets, plots):
 	L.append('')
 	L.append('Counted over each measured interval and divided by the '
 		 'operations (or MiB) it did. client: the benchmark process '
-		 '(fio or opbench, user+sys); daemon: the FUSE daemon '
-		 '(user+sys, all threads); all: every CPU of the machine '
+		 '(fio or opbench), total (user/sys); daemon: the FUSE daemon, '
+		 'all threads, total from their run time (user/sys from its '
+		 'tick counts, which need not add up exactly); all: every CPU of the machine '
 		 'busy (kernel threads, writeback, the daemon, the client); '
 		 'ctx: context switches of the whole machine; FUSE req: '
 		 'requests the kernel sent and the daemon answered '
@@ -721,13 +735,17 @@ def markdown(data, agg, targets, plots):
 				c['system_cpu_ms'] = c['ctx'] = None
 			crows.append([title, SHORT.get(s.split('@')[0], s) +
 				      (' (host)' if '@' in s else ''),
-				      c['per'], fnum(c['client_cpu_ms']),
-				      fnum(c['daemon_cpu_ms']),
+				      c['per'],
+				      _split(c['client_cpu_ms'], c['client_user_ms'],
+					     c['client_sys_ms']),
+				      _split(c['daemon_cpu_ms'], c['daemon_user_ms'],
+					     c['daemon_sys_ms']),
 				      fnum(c['system_cpu_ms']),
 				      fnum(c['ctx']), fnum(c['fusereq'])])
 	if crows:
 		L.append(md_table(['workload', 'subject', 'per',
-				   'client CPU ms', 'daemon CPU ms',
+				   'client CPU ms (user/sys)',
+				   'daemon CPU ms (user/sys)',
 				   'all CPU ms', 'ctx', 'FUSE req'], crows,
 				  ['l', 'l', 'l', 'r', 'r', 'r', 'r', 'r']))
 		L.append('')
@@ -971,6 +989,7 @@ def write_csv(path, agg, data=None):
 	cols = ['subject', 'where', 'metric', 'param', 'unit', 'better', 'n',
 		'median', 'min', 'max', 'q1', 'q3', 'lat_p50_us', 'lat_p99_us',
 		'client_user_s', 'client_sys_s', 'daemon_cpu_s',
+		'daemon_user_s', 'daemon_sys_s',
 		'sys_busy_s', 'ctxt', 'fusereq', 'truncated'] + \
 		[k for k, _ in consts]
 	with open(path, 'w', newline='') as f:
@@ -995,6 +1014,8 @@ def write_csv(path, agg, data=None):
 					    g(c, 'client_user_s'),
 					    g(c, 'client_sys_s'),
 					    g(c, 'daemon_cpu_s'),
+					    g(c, 'daemon_user_s'),
+					    g(c, 'daemon_sys_s'),
 					    g(c, 'sys_busy_s'), g(c, 'ctxt'),
 					    g(c, 'fusereq'),
 					    int(bool(a.get('truncated')))] +
