@@ -733,6 +733,8 @@ def markdown(data, agg, targets, plots):
 				# the host is shared: its system-wide counters
 				# belong to everyone's work
 				c['system_cpu_ms'] = c['ctx'] = None
+			if SUBJECTS[s.split('@')[0]]['home'] != 'fuse':
+				c['fusereq'] = None
 			crows.append([title, SHORT.get(s.split('@')[0], s) +
 				      (' (host)' if '@' in s else ''),
 				      c['per'],
