@@ -1212,11 +1212,14 @@ static int match_names(const struct wl *w, const struct tree *t, bool talk)
 	return bad;
 }
 
+#define MAX_CAND 64
+static u8 cand[MAX_CAND][BS];
+static u64 mixed_blocks; /* blocks that matched byte by byte only */
+
 /* The data of one file against its versions in the window. */
 static int match_data(const struct wl *w, const struct window *win,
 		      const struct ent *e, const struct rent *r, bool talk)
 {
-	static u8 buf[BS];
 	int lo = data_lo(w, win, e->obj), j, bad = 0;
 	bool size_ok = false;
 	u64 b, nb;
@@ -1257,6 +1260,7 @@ static int match_data(const struct wl *w, const struct window *win,
 		size_t len =
 			r->a.size - off < BS ? (size_t)(r->a.size - off) : BS;
 		bool ok = false;
+		int ncand = 0;
 
 		for (j = lo; j <= win->k_hi && !ok; j++) {
 			const struct ent *v = w->vers[j][e->obj];
@@ -1271,8 +1275,30 @@ static int match_data(const struct wl *w, const struct window *win,
 			     !memcmp(w->vers[j - 1][e->obj]->ext, v->ext,
 				     sizeof(*v->ext) * v->next)))
 				continue; /* the same version again */
-			version_fill(v, off, buf, len);
-			ok = !memcmp(buf, r->data + off, len);
+			version_fill(v, off, cand[ncand], len);
+			ok = !memcmp(cand[ncand], r->data + off, len);
+			if (ncand < MAX_CAND - 1)
+				ncand++;
+		}
+		/*
+		 * Not one version as a whole: data are not journaled, so a
+		 * block may mix them (an overwrite reached the disk, the
+		 * truncation before it did not: new bytes over the old
+		 * tail).  Every byte must still be one of its versions'.
+		 */
+		if (!ok && ncand > 1) {
+			size_t x;
+			int c;
+
+			ok = true;
+			for (x = 0; x < len && ok; x++) {
+				for (c = 0; c < ncand; c++)
+					if (cand[c][x] == r->data[off + x])
+						break;
+				ok = c < ncand;
+			}
+			if (ok)
+				mixed_blocks++;
 		}
 		if (!ok) {
 			bad++;
@@ -1281,7 +1307,7 @@ static int match_data(const struct wl *w, const struct window *win,
 
 				for (z = 0; z < len && !r->data[off + z]; z++)
 					;
-				say("    %s: block %llu (bytes %llu..%llu) matches none of its versions since op %d%s\n",
+				say("    %s: block %llu (bytes %llu..%llu): bytes that none of its versions since op %d has there%s\n",
 				    e->path, (unsigned long long)b,
 				    (unsigned long long)off,
 				    (unsigned long long)(off + len - 1), lo,

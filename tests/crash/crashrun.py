@@ -54,7 +54,7 @@ def log(msg):
 # Workloads
 # ---------------------------------------------------------------------------
 
-SIZES = {'ace': '2M', 'rnd': '4M'}
+SIZES = {'ace': '2M', 'rnd': '4M', 'rnd-small': '2M'}
 
 
 def base_image(cache, size):
@@ -91,8 +91,11 @@ def ace2_sample(n, seed):
 
 
 def randoms(n, seed, nops=40):
+	"""@n random workloads; every other one on the smallest filesystem
+	(a 128-block journal: many commits, the log wraps often)."""
 	return [('rnd%d' % (seed * 1000 + i),
-		 crashlib.random_workload(seed * 1000 + i, nops=nops), 'rnd')
+		 crashlib.random_workload(seed * 1000 + i, nops=nops),
+		 'rnd-small' if i % 2 else 'rnd')
 		for i in range(n)]
 
 
@@ -158,8 +161,9 @@ def record_core(dirs, prog='crashrec'):
 	exe = tool('tests', 'crash', prog)
 	t0 = time.monotonic()
 	for i, d in enumerate(dirs):
-		# vary the cache: some workloads write back under pressure
-		cache = (16, 64, 1024)[i % 3]
+		# vary the cache: some workloads write back under pressure,
+		# evicting dirty blocks between commits
+		cache = (4, 16, 64, 1024)[i % 4]
 		subprocess.run([exe, '--cache', str(cache), d], check=True)
 	return time.monotonic() - t0
 
@@ -421,16 +425,23 @@ def main():
 	for name, wls in plan:
 		dirs = prepare(wls, os.path.join(root, name), cache)
 		log('%s: recording %d workloads' % (name, len(dirs)))
-		if name == 'core':
-			rt = record_core(dirs)
-		elif name.startswith('early'):
-			rt = record_core(dirs, 'crashrec-' + name)
-		elif name == 'fuse':
-			rt = record_fuse(dirs)
-		elif name == 'kernel':
-			rt = record_kernel(dirs, os.path.join(root, name))
-		else:
-			sys.exit('crashrun: unknown home %s' % name)
+		try:
+			if name == 'core':
+				rt = record_core(dirs)
+			elif name.startswith('early'):
+				rt = record_core(dirs, 'crashrec-' + name)
+			elif name == 'fuse':
+				rt = record_fuse(dirs)
+			elif name == 'kernel':
+				rt = record_kernel(dirs, os.path.join(root, name))
+			else:
+				sys.exit('crashrun: unknown home %s' % name)
+		except (RuntimeError, subprocess.CalledProcessError,
+			OSError) as e:
+			log('%s: RECORDING FAILED: %s' % (name, e))
+			results['homes'][name] = {'error': str(e)}
+			ok = False
+			continue
 		recorded[name] = dirs
 		log('%s: recorded in %.1f s; checking' % (name, rt))
 		verdict(name, dirs, name == 'early2', rt, len(dirs),
@@ -464,6 +475,9 @@ def main():
 		'recording', 'workloads', 'states', 'failed', 'record s',
 		'check s', 'states/s', 'per CPU-s', 'expected'))
 	for name, r in results['homes'].items():
+		if 'error' in r:
+			print('%-10s recording failed: %s' % (name, r['error']))
+			continue
 		print('%-10s %9d %8d %8d %9.1f %8.1f %9.0f %9.0f  %s%s' % (
 			name, r['nworkloads'], r['states'], r['failed'],
 			r['record_seconds'], r['seconds'], r['states_per_second'],
