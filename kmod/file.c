@@ -50,18 +50,25 @@ static int get_block_h(struct inode *inode, sector_t iblock,
 }
 
 /* After allocations: i_blocks as the core counts them (with indirect
- * blocks).  A getattr is allowed inside a handle: it takes no handle. */
-static void refresh_blocks(struct inode *inode)
+ * blocks); with @times (the file grew: tw_set_size_h() stamped mtime and
+ * ctime with its own clock), the times too, or stat() would show other
+ * times than the disk keeps.  A getattr is allowed inside a handle: it
+ * takes no handle. */
+static void refresh_blocks(struct inode *inode, bool times)
 {
 	struct tw_attr a;
 
-	if (!TW_I(inode)->new_blocks)
+	if (!TW_I(inode)->new_blocks && !times)
 		return;
 	TW_I(inode)->new_blocks = false;
 	if (!tw_getattr(TW_FS(inode), inode->i_ino, &a)) {
 		spin_lock(&inode->i_lock);
 		inode->i_blocks = a.blocks;
 		spin_unlock(&inode->i_lock);
+		if (times) {
+			tw_set_mtime(inode, ns_to_timespec64(a.mtime));
+			tw_set_ctime(inode, ns_to_timespec64(a.ctime));
+		}
 	}
 }
 
@@ -105,6 +112,26 @@ int twinfs_zero_tail(struct inode *inode, loff_t from)
 
 static int twinfs_read_folio(struct file *file, struct folio *folio)
 {
+	struct inode *inode = folio->mapping->host;
+	sector_t iblock = folio_pos(folio) >> TW_BLOCK_SHIFT;
+	sector_t end = iblock + (folio_size(folio) >> TW_BLOCK_SHIFT);
+	u64 pblk;
+	int err;
+
+	/* The page cache turns a read that fails in get_block into EIO;
+	 * a damaged block map is the core's EUCLEAN or EBADMSG, so ask
+	 * first and pass that up (this path is the fallback after
+	 * readahead, or a single page: the lookups are cached). */
+	for (; iblock < end && iblock <= TW_MAX_LBLK &&
+	       (loff_t)iblock << TW_BLOCK_SHIFT < i_size_read(inode);
+	     iblock++) {
+		err = tw_bmap_h(TW_FS(inode), inode->i_ino, (u32)iblock, false,
+				&pblk, NULL);
+		if (err) {
+			folio_unlock(folio);
+			return err;
+		}
+	}
 	return mpage_read_folio(folio, twinfs_get_block);
 }
 
@@ -165,16 +192,19 @@ static int twinfs_write_end(struct file *file, struct address_space *mapping,
 {
 	struct inode *inode = mapping->host;
 	struct tw_fs *fs = TW_FS(inode);
+	bool grew = false;
 	int ret, err = 0;
 
 	ret = generic_write_end(file, mapping, pos, len, copied, page, fsdata);
 	/* the new size joins the transaction that holds the new blocks */
 	if (i_size_read(inode) > TW_I(inode)->disk_size) {
 		err = tw_set_size_h(fs, inode->i_ino, i_size_read(inode));
-		if (!err)
+		if (!err) {
 			TW_I(inode)->disk_size = i_size_read(inode);
+			grew = true;
+		}
 	}
-	refresh_blocks(inode);
+	refresh_blocks(inode, grew);
 	tw_handle_stop(fs, TW_CREDITS_BMAP);
 	if (ret < len)
 		write_failed(inode, pos + len);
@@ -237,7 +267,7 @@ static vm_fault_t twinfs_page_mkwrite(struct vm_fault *vmf)
 	err = tw_handle_start(fs, TW_CREDITS_BMAP);
 	if (!err) {
 		err = block_page_mkwrite(vmf->vma, vmf, get_block_h);
-		refresh_blocks(inode);
+		refresh_blocks(inode, false);
 		tw_handle_stop(fs, TW_CREDITS_BMAP);
 	}
 	ret = block_page_mkwrite_return(err);
