@@ -22,18 +22,18 @@ def _seed():
 	return int(s) if s else random.randrange(1 << 32)
 
 
-def _run(fs, ref, nops, nclients, record_property):
+def _run(fs, ref, nops, nclients, record):
 	seed = _seed()
 	print('fsx: seed=%d ops=%d clients=%d target=%s (reproduce with '
 	      'TWINFS_FSX_SEED=%d TWINFS_FSX_OPS=%d TWINFS_FSX_CLIENTS=%d)'
 	      % (seed, nops, nclients, fs.kind, seed, nops, nclients))
-	record_property('fsx_seed', seed)
+	record('fsx_seed', seed)
 	r = fsx.Run(fs.path, ref, seed, nops, nclients)
 	for n in r.notes:
 		print('fsx: ' + n)
 	r.run()
 	print('fsx: %d operations in %.1f s' % (r.ops_done, r.seconds))
-	record_property('fsx_seconds', round(r.seconds, 1))
+	record('fsx_seconds', round(r.seconds, 1))
 	if fs.can_remount:
 		before = posixfs.snapshot(fs.path, use_xattrs=r.use_xattrs)
 		fs.remount()
@@ -44,17 +44,17 @@ def _run(fs, ref, nops, nclients, record_property):
 		r.compare_trees()
 
 
-def test_fsx_sequential(fs, ref_tmpfs, record_property):
+def test_fsx_sequential(fs, ref_tmpfs, record):
 	"""One client: a single deterministic stream of operations."""
 	n = int(os.environ.get('TWINFS_FSX_OPS', '2000'))
-	_run(fs, ref_tmpfs, n, 1, record_property)
+	_run(fs, ref_tmpfs, n, 1, record)
 
 
-def test_fsx_concurrent(fs, ref_tmpfs, record_property):
+def test_fsx_concurrent(fs, ref_tmpfs, record):
 	"""Several clients at once, each on its own subtree and its own names
 	in one shared directory."""
 	n = int(os.environ.get('TWINFS_FSX_OPS', '4000'))
 	c = int(os.environ.get('TWINFS_FSX_CLIENTS', '4'))
 	if c < 2:
 		pytest.skip('TWINFS_FSX_CLIENTS < 2')
-	_run(fs, ref_tmpfs, n, c, record_property)
+	_run(fs, ref_tmpfs, n, c, record)

@@ -208,10 +208,10 @@ BIG = 100_000
 
 
 @pytest.mark.fs_image(size='512M', inodes=131072)
-def test_directory_with_100000_entries(fs, record_property):
+def test_directory_with_100000_entries(fs, record):
 	"""Create 100,000 files in one directory, stat a sample, readdir all
 	of them (each exactly once), unlink them all; times are recorded
-	(record_property) and printed, not asserted."""
+	(JUnit properties) and printed, not asserted."""
 	fs.require_free(inodes=BIG + 100)
 	d = fs.path / 'big'
 	os.mkdir(d)
@@ -247,6 +247,6 @@ def test_directory_with_100000_entries(fs, record_property):
 	assert os.listdir(d) == []
 	os.rmdir(d)
 	for k, v in times.items():
-		record_property('big_dir_' + k + '_s', round(v, 2))
+		record('big_dir_' + k + '_s', round(v, 2))
 	print('100k dir on %s: %s' % (fs.kind, ', '.join(
 		'%s %.1f s' % kv for kv in times.items())))
