@@ -1243,16 +1243,21 @@ static int pass_links(struct ctx *c)
 		want = ii->isdir ? 2 + ii->subdirs : ii->links;
 		oslot = TW_GET32(di, i_orphan_slot);
 		/*
-		 * Only rmdir puts a directory on the orphan table, unlinked
-		 * and empty.  Orphan recovery would free a non-empty one and
-		 * orphan its children, or truncate a linked one's index away
-		 * (it lies past i_size).
+		 * Only regular files are truncated through the orphan table;
+		 * anything else is there only unlinked (and a directory only
+		 * empty, as rmdir leaves it).  Orphan recovery refuses the
+		 * rest: it would free a non-empty directory and orphan its
+		 * children, or truncate a linked one's index away (it lies
+		 * past i_size).  An unattached inode is about to be linked.
 		 */
-		if (ii->isdir && oslot && (refd || ii->entries) &&
+		if (oslot && !TW_S_ISREG(TW_GET16(di, i_mode)) &&
+		    (refd || nlink || (ii->isdir && ii->entries)) &&
 		    problem(c, false,
-			    "directory %llu: on the orphan table but %s; take it off",
+			    "inode %llu: %s on the orphan table; take it off",
 			    (unsigned long long)ino,
-			    refd ? "linked" : "not empty")) {
+			    !ii->isdir ? "a linked special file or symlink" :
+			    refd || nlink ? "a linked directory" :
+					    "a directory with entries")) {
 			TW_SET32(di, i_orphan_slot, 0);
 			inode_write(c, b, di, ino);
 			oslot = 0;
@@ -1675,6 +1680,49 @@ static int journal_reset(struct ctx *c)
 	return err;
 }
 
+/*
+ * Replay stops at the first block that is not the next transaction in
+ * sequence, so stale transactions in the log are harmless while their
+ * sequence numbers are not newer than the next one (a torn transaction
+ * carrying the next number is normal after a crash: the next commit
+ * overwrites it).  A descriptor that claims a later number would be
+ * replayed once the head of the log reached it, after enough commits and
+ * a crash, or at a mount if a commit ended just before it; no commit ever
+ * writes one.  Wipe such blocks.
+ */
+static int journal_future(struct ctx *c)
+{
+	struct tw_journal *j = &c->fs->j;
+	u32 body = j->len - 1, p;
+
+	for (p = 0; p < body; p++) {
+		u64 blk = j->start + 1 + p;
+		struct tw_journal_desc *d;
+		struct tw_buf *b;
+		int err;
+
+		err = tw_buf_read(c->dev, blk, &b);
+		if (err)
+			return err;
+		d = tw_bdata(b);
+		if (TW_GET32(d, jd_hdr.h_magic) == TW_JDESC_MAGIC &&
+		    TW_GET64(d, jd_hdr.h_blkno) == blk &&
+		    TW_GET32(d, jd_hdr.h_crc) ==
+			    tw_block_csum(c->fs->csum_seed, d) &&
+		    TW_GET64(d, jd_seq) > j->seq &&
+		    problem(c, true,
+			    "journal: stale descriptor at log position %u claims transaction %llu (next is %llu); wipe it",
+			    p, (unsigned long long)TW_GET64(d, jd_seq),
+			    (unsigned long long)j->seq)) {
+			memset(d, 0, TW_BLOCK_SIZE);
+			tw_buf_mark_dirty(b);
+			c->dirty = true;
+		}
+		tw_buf_release(b);
+	}
+	return 0;
+}
+
 /* ---- the driver ---- */
 
 /* @given: check this device (left open) instead of opening @path. */
@@ -1749,6 +1797,13 @@ static int check_once(const char *path, struct tw_dev *given,
 		note(&c, "Journal: %u transaction%s replayed%s\n",
 		     c.fs->j.replayed, c.fs->j.replayed == 1 ? "" : "s",
 		     rdonly ? " in memory (read-only check)" : "");
+	err = journal_future(&c);
+	if (err) {
+		fprintf(c.out, "%s: check stopped: %s\n", path, strerror(-err));
+		code = FSCK_ERROR;
+		*errors_left = true;
+		goto unmount;
+	}
 	c.claimed = calloc((c.nblocks + 7) / 8, 1);
 	c.ii = calloc(c.ninodes, sizeof(*c.ii));
 	if (!c.claimed || !c.ii) {
