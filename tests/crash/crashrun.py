@@ -108,13 +108,13 @@ def ace1_all():
 # 2-op space and random workloads everywhere, and the broken test builds.
 SUITES = {
 	'check': {
-		'core': lambda: ace1_all() + ace2_sample(24, 1) + randoms(4, 1),
-		'fuse': lambda: ace1_rotated(1) + ace2_sample(10, 2) +
-			randoms(3, 2),
-		'kernel': lambda: ace1_rotated(2) + ace2_sample(8, 3) +
-			randoms(3, 3),
-		'early1': lambda: ace1_rotated(0)[:16],
-		'early2': lambda: ace1_rotated(0)[:16],
+		'core': lambda: ace1_all() + ace2_sample(12, 1) + randoms(2, 1),
+		'fuse': lambda: ace1_rotated(1) + ace2_sample(6, 2) +
+			randoms(2, 2),
+		'kernel': lambda: ace1_rotated(2) + ace2_sample(6, 3) +
+			randoms(2, 3),
+		'early1': lambda: ace1_rotated(0)[:10],
+		'early2': lambda: ace1_rotated(0)[:10],
 	},
 	'full': {
 		'core': lambda: ace1_all() + ace2_sample(10 ** 6, 1) +
@@ -448,7 +448,7 @@ def main():
 			what=WHAT.get(name, ''))
 	if args.early:
 		# the oracle itself must catch what fsck cannot see
-		base = recorded.get('core', [])[:16]
+		base = recorded.get('core', [])[:10]
 		for name, fn in (('garbage', mutate_garbage),
 				 ('fsync-lies', mutate_fsync_lies)):
 			if not base:
@@ -461,7 +461,7 @@ def main():
 								     len(dirs)))
 			verdict(name, dirs, True, 0, len(dirs), what=WHAT[name])
 		synced = [d for d in recorded.get('fuse', [])
-			  if ('sync',) in crashlib.read_ops(d)]
+			  if ('sync',) in crashlib.read_ops(d)][:8]
 		if synced:
 			log('fuse-sync: the FUSE recordings with a sync(2), '
 			    'judged as if it reached the daemon; checking')
