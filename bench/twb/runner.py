@@ -72,6 +72,7 @@ class Runner:
 		self.ctl = None
 		self.have_kprobe = False
 		self.cmd_times = []
+		self.last_cmd = None
 
 	# -- output ---------------------------------------------------------
 	def emit(self, rec):
@@ -89,6 +90,8 @@ class Runner:
 	def raw(self, kind, step, data, **kw):
 		rec = {'type': 'raw', 'subject': self.subject, 'rep': self.rep,
 		       'kind': kind, 'step': step, 'data': data}
+		if kind != 'fio' and self.last_cmd:
+			rec['cmd'] = self.last_cmd
 		rec.update(kw)
 		self.emit(rec)
 
@@ -122,6 +125,7 @@ class Runner:
 
 	def opbench(self, *args, timeout=None, check=True):
 		t = timeout or (2 * self.p['op_deadline_s'] + 60)
+		self.last_cmd = [self.opb] + [str(a) for a in args]
 		out, err, rc = self.run([self.opb] + list(args), timeout=t,
 					check=False, what='opbench ' + args[0])
 		if check and rc != 0:
@@ -481,7 +485,9 @@ class Runner:
 		except (OSError, ValueError):
 			pass
 		if data.strip():
-			self.raw('fio', 'data', data, snaps=snaps)
+			with open(job) as f:
+				self.raw('fio', 'data', data, snaps=snaps,
+					 jobfile=f.read())
 		if rc != 0 or not data.strip():
 			raise StepError('fio failed (exit %d)' % rc, cmd=[
 				'fio', job], rc=rc, stdout=tail(out),
