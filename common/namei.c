@@ -836,7 +836,17 @@ static int rename_apply(struct tw_fs *fs, struct rn *r, const char *on, u32 ol,
 	return err;
 }
 
-/* With everything locked: look both names up again and check the rules. */
+/* Whether directory @dir has no room for one more subdirectory's "..". */
+static bool full_of_links(struct tw_ictx *dir)
+{
+	return TW_GET32(dir->di, i_nlink) >= TW_LINK_MAX;
+}
+
+/*
+ * With everything locked: look both names up again and check the rules.
+ * A rename that leaves the target parent with one more subdirectory is
+ * held to TW_LINK_MAX as mkdir is (-EMLINK).
+ */
 static int rename_check(struct tw_fs *fs, struct rn *r, const char *on, u32 ol,
 			const char *nn, u32 nl, u32 flags)
 {
@@ -871,8 +881,15 @@ static int rename_check(struct tw_fs *fs, struct rn *r, const char *on, u32 ol,
 		return err == -ESTALE ?
 			       tw_corrupt(fs, "entry names a free inode", s) :
 			       err;
-	if (!t)
-		return (flags & TW_RENAME_EXCHANGE) ? -ENOENT : 0;
+	sdir = TW_S_ISDIR(TW_GET16(r->ic_s.di, i_mode));
+	if (!t) {
+		if (flags & TW_RENAME_EXCHANGE)
+			return -ENOENT;
+		/* a directory moving to another parent is one more ".." */
+		if (sdir && r->od != r->nd && full_of_links(r->pnd))
+			return -EMLINK;
+		return 0;
+	}
 	if (flags & TW_RENAME_NOREPLACE)
 		return -EEXIST;
 	err = tw_iget(fs, t, &r->ic_t);
@@ -880,10 +897,15 @@ static int rename_check(struct tw_fs *fs, struct rn *r, const char *on, u32 ol,
 		return err == -ESTALE ?
 			       tw_corrupt(fs, "entry names a free inode", t) :
 			       err;
-	if (flags & TW_RENAME_EXCHANGE)
-		return 0;
-	sdir = TW_S_ISDIR(TW_GET16(r->ic_s.di, i_mode));
 	tdir = TW_S_ISDIR(TW_GET16(r->ic_t.di, i_mode));
+	if (flags & TW_RENAME_EXCHANGE) {
+		/* a directory swapped with a non-directory across parents */
+		if (r->od != r->nd && sdir && !tdir && full_of_links(r->pnd))
+			return -EMLINK;
+		if (r->od != r->nd && tdir && !sdir && full_of_links(r->pod))
+			return -EMLINK;
+		return 0;
+	}
 	if (sdir && !tdir)
 		return -ENOTDIR;
 	if (!sdir && tdir)

@@ -286,6 +286,73 @@ static void test_emlink(void)
 	done(fs);
 }
 
+/*
+ * A directory holds at most TW_LINK_MAX - 2 subdirectories: mkdir says
+ * EMLINK after that, and so must a rename that would move one more
+ * directory in (or swap one in for a file), which once went through and
+ * left the parent with TW_LINK_MAX + 1 links.
+ */
+static void test_emlink_subdirs(void)
+{
+	const u32 max_sub = TW_LINK_MAX - 2;
+	struct tw_dev *dev = ct_ram_mkfs(max_sub + 8192, max_sub + 64, 0);
+	struct tw_fs *fs = ct_mount(dev);
+	double t0 = ct_seconds();
+	u64 full, other, mover, file;
+	char name[16];
+	u32 i;
+
+	REQUIRE_EQ(ct_mkdir(fs, ROOT, "full", &full), 0);
+	REQUIRE_EQ(ct_mkdir(fs, ROOT, "other", &other), 0);
+	REQUIRE_EQ(ct_mkdir(fs, other, "mover", &mover), 0);
+	REQUIRE_EQ(ct_create(fs, full, "file", 0644, &file), 0);
+	for (i = 0; i < max_sub; i++) {
+		snprintf(name, sizeof(name), "s%u", i);
+		if (ct_mkdir(fs, full, name, NULL)) {
+			CHECK_EQ(ct_mkdir(fs, full, name, NULL), 0);
+			fprintf(stderr, "  at subdirectory %u\n", i);
+			break;
+		}
+	}
+	fprintf(stderr, "  %u subdirectories in %.2f s\n", max_sub,
+		ct_seconds() - t0);
+	CHECK_EQ(nlink_of(fs, full), TW_LINK_MAX);
+	CHECK_EQ(ct_mkdir(fs, full, "one-too-many", NULL), -EMLINK);
+	/* moving a directory in: EMLINK, nothing changed */
+	CHECK_EQ(ct_rename(fs, other, "mover", full, "mover", 0), -EMLINK);
+	CHECK_EQ(ct_ino(fs, other, "mover"), mover);
+	CHECK_EQ(nlink_of(fs, full), TW_LINK_MAX);
+	CHECK_EQ(nlink_of(fs, other), 3);
+	/* swapping a directory in for a file: EMLINK, either way round */
+	CHECK_EQ(
+		ct_rename(fs, other, "mover", full, "file", TW_RENAME_EXCHANGE),
+		-EMLINK);
+	CHECK_EQ(
+		ct_rename(fs, full, "file", other, "mover", TW_RENAME_EXCHANGE),
+		-EMLINK);
+	CHECK_EQ(ct_ino(fs, full, "file"), file);
+	CHECK_EQ(nlink_of(fs, full), TW_LINK_MAX);
+	/* what keeps the count is allowed: within the directory, over an
+	 * empty directory, a directory swapped for a directory, moving out */
+	CHECK_EQ(ct_rename(fs, full, "s0", full, "s0-renamed", 0), 0);
+	CHECK_EQ(ct_rename(fs, other, "mover", full, "s1", 0), 0);
+	CHECK_EQ(ct_ino(fs, full, "s1"), mover);
+	CHECK_EQ(ct_mkdir(fs, other, "mover2", NULL), 0);
+	CHECK_EQ(ct_rename(fs, other, "mover2", full, "s2", TW_RENAME_EXCHANGE),
+		 0);
+	CHECK_EQ(nlink_of(fs, full), TW_LINK_MAX);
+	CHECK_EQ(ct_rename(fs, full, "s3", other, "out", 0), 0);
+	CHECK_EQ(nlink_of(fs, full), TW_LINK_MAX - 1);
+	CHECK_EQ(ct_rename(fs, other, "out", full, "back", 0), 0);
+	CHECK_EQ(nlink_of(fs, full), TW_LINK_MAX);
+	fs = ct_remount(fs);
+	CHECK_EQ(nlink_of(fs, full), TW_LINK_MAX);
+	CHECK_EQ(ct_mkdir(fs, full, "one-too-many", NULL), -EMLINK);
+	CHECK_EQ(ct_rmdir(fs, full, "s4"), 0);
+	CHECK_EQ(ct_mkdir(fs, full, "now-it-fits", NULL), 0);
+	done(fs);
+}
+
 /* ---- symlinks ---- */
 
 /* Check a symlink; returns the blocks it owns (0 for an inline one). */
@@ -735,6 +802,7 @@ int main(void)
 	RUN(test_names);
 	RUN(test_unlink_link);
 	RUN(test_emlink);
+	RUN(test_emlink_subdirs);
 	RUN(test_symlinks);
 	RUN(test_rename_basic);
 	RUN(test_rename_dirs);
