@@ -98,12 +98,37 @@ summary() {
 		}' "$1"
 }
 
+# The seed of the check's runs: fixed (FUZZ_SEED, default 1), so that a
+# failure in CI is the same run on a developer's machine; FUZZ_SEED=random
+# lets libFuzzer pick one.  Exploration is the campaign's job.
+check_seed() {
+	case "${FUZZ_SEED:-1}" in
+	random) echo 0 ;;
+	*) echo "${FUZZ_SEED:-1}" ;;
+	esac
+}
+
+# A finding, printed so that it can be replayed from a CI log alone:
+# small inputs in base64 (`base64 -d >x; tests/fuzz/fuzz.sh replay x`).
+show_artifacts() {
+	local dir=$1 a
+	for a in "$dir"/crash-* "$dir"/leak-* "$dir"/timeout-* "$dir"/oom-*; do
+		[ -f "$a" ] || continue
+		echo "    input: $a ($(stat -c %s "$a") bytes)"
+		if [ "$(stat -c %s "$a")" -le 16384 ]; then
+			echo "    gzip + base64 (base64 -d | gunzip >FILE; tests/fuzz/fuzz.sh replay FILE):"
+			gzip -9c "$a" | base64 -w 100 | sed 's/^/      /'
+		fi
+	done
+}
+
 run_check_one() {
 	local t=$1 dir=$out/check/$t
 	rm -rf "$dir" && mkdir -p "$dir/corpus"
 	local extra=()
 	[ -n "$(images)" ] && { mkdir -p "$dir/images"; cp $(images) "$dir/images/"; extra=("$dir/images"); }
 	"$out/fuzz_$t" "${common_opts[@]}" -max_total_time="${FUZZ_CHECK_TIME:-30}" \
+		-seed="$(check_seed)" \
 		-artifact_prefix="$dir/" "$dir/corpus" "$out/seeds/$t" "${extra[@]}" \
 		>"$dir/log" 2>&1
 	echo $? >"$dir/rc"
@@ -112,7 +137,7 @@ run_check_one() {
 check() {
 	local fail=0 t pair
 	build_all
-	echo "fuzz: ${FUZZ_CHECK_TIME:-30} s per target, two at a time"
+	echo "fuzz: ${FUZZ_CHECK_TIME:-30} s per target, two at a time, seed $(check_seed)"
 	for pair in "mount ops" "journal fsck"; do
 		for t in $pair; do run_check_one "$t" & done
 		wait
@@ -128,6 +153,7 @@ check() {
 			grep -E "INVARIANT|ERROR:|runtime error|assertion failed|Test unit written" \
 				"$out/check/$t/log" | head -8 | sed 's/^/    /'
 			echo "    (log: $out/check/$t/log)"
+			show_artifacts "$out/check/$t"
 			fail=1
 		fi
 	done
