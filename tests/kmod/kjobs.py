@@ -14,7 +14,8 @@
 #   crosshome  disk h: written on the host (twinfs-ctl, then twinfs-fuse);
 #              the module reads it (manifest), then changes it.  disk k:
 #              empty; the module writes a whole tree on it.
-#   stress     disk s: several processes hammer one kernel mount.
+#   stress     disk s: several processes hammer one kernel mount, under
+#              memory pressure; then mounted again and checked.
 #   posix      disk p: tests/posix runs unchanged on the kernel mount
 #              (--mount DIR), fsx differential test included.
 import json
@@ -170,11 +171,17 @@ def guest_crosshome(job, work, res):
 
 
 def guest_stress(job, work, res):
+	# under memory pressure, with the watchdog (a worker stuck for 120 s
+	# is reported with its kernel stack); then unmounted and mounted
+	# again: every private file as the model says
 	with Mounted(job['s'], '/tmp/kjobs/s') as m:
-		res['report'] = stress.run(m, job['workers'], job['seconds'])
+		res['report'] = stress.run(m, job['workers'], job['seconds'],
+					   stuck=120, pressure=True)
 		t0 = time.monotonic()
 		os.sync()
 		res['sync_seconds'] = round(time.monotonic() - t0, 2)
+	with Mounted(job['s'], '/tmp/kjobs/s') as m:
+		res['remount_problems'] = stress.verify(m, res['report'])
 
 
 def guest_posix(job, work, res):
