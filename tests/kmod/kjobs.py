@@ -17,7 +17,10 @@
 #   stress     disk s: several processes hammer one kernel mount, under
 #              memory pressure; then mounted again and checked.
 #   posix      disk p: tests/posix runs unchanged on the kernel mount
-#              (--mount DIR), fsx differential test included.
+#              (--mount DIR), fsx differential test included; its make_fs
+#              filesystems are loop-mounted images (TWINFS_POSIX_MKFS).
+#   exhaust    disk e: a directory at its link limit, made on the host
+#              (exhaust.py); the module must say EMLINK.
 import json
 import os
 import subprocess
@@ -27,6 +30,7 @@ import traceback
 
 HERE = os.path.dirname(os.path.realpath(__file__))
 sys.path.insert(0, HERE)
+import exhaust  # noqa: E402
 import kmodutil  # noqa: E402
 import stress  # noqa: E402
 import trees  # noqa: E402
@@ -41,8 +45,9 @@ STRESS_WORKERS = int(os.environ.get('TWINFS_KMOD_STRESS_WORKERS', '4'))
 POSIX_FSX_OPS = os.environ.get('TWINFS_KMOD_FSX_OPS', '600')
 
 # name -> (guest time budget in seconds)
-JOBS = {'crosshome': 240, 'stress': STRESS_SECONDS + 240, 'posix': 1500}
-ORDER = ['crosshome', 'stress', 'posix']
+JOBS = {'crosshome': 240, 'stress': STRESS_SECONDS + 240, 'posix': 1500,
+	'exhaust': 120}
+ORDER = ['crosshome', 'stress', 'exhaust', 'posix']
 
 CTL_SCRIPT = """\
 mkdir /ctl
@@ -92,6 +97,10 @@ def prepare(work, names):
 		# the 100000-entry directory test wants 512M, 131072 inodes
 		kmodutil.mkfs(p, '1G', '-N', '200000')
 		jobs['posix'] = {'p': disk(p), 'fsx_ops': POSIX_FSX_OPS}
+	if 'exhaust' in names:
+		e = os.path.join(work, 'e.img')
+		exhaust.prepare(e)
+		jobs['exhaust'] = {'e': disk(e)}
 	return disks, jobs
 
 
@@ -185,7 +194,8 @@ def guest_stress(job, work, res):
 
 
 def guest_posix(job, work, res):
-	env = dict(os.environ, TWINFS_FSX_OPS=str(job['fsx_ops']))
+	env = dict(os.environ, TWINFS_FSX_OPS=str(job['fsx_ops']),
+		   TWINFS_POSIX_MKFS='kernel')
 	env.pop('TWINFS_VM_REPORT', None)
 	xml = os.path.join(work, 'posix.xml')
 	with Mounted(job['p'], '/tmp/kjobs/p') as m:
@@ -201,8 +211,13 @@ def guest_posix(job, work, res):
 		res['junit'] = xml
 
 
+def guest_exhaust(job, work, res):
+	with Mounted(job['e'], '/tmp/kjobs/e') as m:
+		res['checks'] = exhaust.guest(m)
+
+
 GUEST_JOBS = {'crosshome': guest_crosshome, 'stress': guest_stress,
-	      'posix': guest_posix}
+	      'posix': guest_posix, 'exhaust': guest_exhaust}
 
 
 def guest_one(work, name):

@@ -13,6 +13,11 @@
 #   dir:/path   an already mounted directory (the module in the VM); each
 #               test gets a fresh subdirectory, removed afterwards
 #
+# With TWINFS_POSIX_MKFS=kernel (set in the guest by tests/kmod/kjobs.py),
+# make_fs/small_fs on a dir: target make their filesystems too: an image
+# in a temporary directory, mount -t twinfs -o loop (the module), and at
+# teardown umount and fsck.twinfs -n, as for twinfs-fuse.
+#
 # `--mount DIR` is short for --posix-target dir:DIR.
 #
 # Fixtures:
@@ -23,7 +28,7 @@
 #   fsroot      fs.path (a pathlib.Path)
 #   small_fs    a small (16 MiB) filesystem of the same kind, for ENOSPC
 #   make_fs     factory for filesystems of the same kind with given size and
-#               inode count (skipped on dir:, where the suite cannot mkfs)
+#               inode count (skipped on dir: unless TWINFS_POSIX_MKFS=kernel)
 #   ref_tmpfs   a tmpfs reference directory (for the differential fsx test)
 #   record      record(name, value): a measurement in the JUnit properties
 #
@@ -195,6 +200,16 @@ class Mount:
 			raise RuntimeError('mount -t tmpfs failed: ' + r.stdout)
 		self.mounted = True
 
+	# twinfs in the kernel (TWINFS_POSIX_MKFS=kernel) ---------------------
+
+	def _mount_kernel(self):
+		r = _run(['mount', '-t', 'twinfs', '-o', 'loop', self.image,
+			  self.mnt])
+		if r.returncode != 0:
+			raise RuntimeError('mount -t twinfs -o loop failed: '
+					   + r.stdout)
+		self.mounted = True
+
 	# twinfs-fuse --------------------------------------------------------
 
 	def _mount_fuse(self):
@@ -235,7 +250,9 @@ class Mount:
 
 	def mount(self):
 		_LIVE.add(self)
-		if self.image:
+		if self.kind == 'kernel':
+			self._mount_kernel()
+		elif self.image:
 			self._mount_fuse()
 		else:
 			self._mount_tmpfs()
@@ -251,7 +268,7 @@ class Mount:
 					% (len(leaked), ', '.join(leaked[:5])))
 		if self.mounted or posixfs.is_mountpoint(self.mnt):
 			cmd = ['fusermount3', '-u', self.mnt] if self.image \
-				else ['umount', self.mnt]
+				and self.kind != 'kernel' else ['umount', self.mnt]
 			r = _run(cmd)
 			if r.returncode != 0:
 				problems.append('%s failed (%s); lazy unmount'
@@ -325,7 +342,7 @@ class FsHandle:
 
 	@property
 	def is_twinfs(self):
-		return self.kind in ('fuse', 'fuse-base')
+		return self.kind in ('fuse', 'fuse-base', 'kernel')
 
 	@property
 	def can_remount(self):
@@ -386,7 +403,8 @@ class Target:
 
 	@property
 	def can_mkfs(self):
-		return self.dir is None
+		return self.dir is None or \
+			os.environ.get('TWINFS_POSIX_MKFS') == 'kernel'
 
 	def new_mount(self, size=DEFAULT_SIZE, inodes=None, journal=None):
 		"""Make and mount a fresh filesystem; returns the Mount."""
@@ -413,7 +431,9 @@ class Target:
 							   + r.stdout)
 				profile = 'base' if self.kind == 'fuse-base' \
 					else 'optimized'
-				m = Mount(self.kind, workdir, mnt, image=image,
+				kind = 'kernel' if self.dir is not None \
+					else self.kind
+				m = Mount(kind, workdir, mnt, image=image,
 					  profile=profile)
 			m.mount()
 		except BaseException:
@@ -532,7 +552,9 @@ def make_fs(target):
 		made.append(m)
 		d = os.path.join(m.mnt, 'test')
 		os.mkdir(d, 0o755)
-		return FsHandle(target, d, m.mnt, m)
+		h = FsHandle(target, d, m.mnt, m)
+		h.kind = m.kind		# 'kernel' for a dir: target's
+		return h
 
 	yield make
 	problems = []
