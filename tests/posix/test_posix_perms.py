@@ -174,6 +174,29 @@ def test_open_without_permission_is_eacces(fsroot):
 	assert read_file(p) == b'secret'
 
 
+def test_0600_file_of_another_user_is_theirs_alone(fsroot):
+	"""Another user (group member or not) can neither read nor write a
+	0600 file, nor change its mode or owner, even in a directory
+	everybody may write; the owner can."""
+	world_dir(fsroot)
+	p = fsroot / 'secret'
+	as_user(USER2, GROUP2, write_file, p, b'mine', 0o600)
+	as_user(USER2, GROUP2, os.chmod, p, 0o600)
+	for uid, gid in ((NOBODY, NOBODY), (NOBODY, GROUP2)):
+		raises_errno(errno.EACCES, as_user, uid, gid, read_file, p)
+		for flags in (os.O_WRONLY, os.O_RDWR, os.O_WRONLY | os.O_APPEND,
+			      os.O_WRONLY | os.O_TRUNC):
+			raises_errno(errno.EACCES, as_user, uid, gid, os.open,
+				     p, flags)
+		raises_errno(errno.EACCES, as_user, uid, gid, os.truncate, p, 0)
+		raises_errno(errno.EPERM, as_user, uid, gid, os.chmod, p, 0o644)
+		raises_errno(errno.EPERM, as_user, uid, gid, os.chown, p, uid,
+			     gid)
+	st = os.stat(p)
+	assert (st.st_uid, st.st_gid, mode(p)) == (USER2, GROUP2, 0o600)
+	assert as_user(USER2, GROUP2, read_file, p) == b'mine'
+
+
 def test_create_in_dir_without_write_or_search_is_eacces(fsroot):
 	d = fsroot / 'd'
 	os.mkdir(d)
