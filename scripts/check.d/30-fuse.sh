@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Check step (layer: test driver) for the FUSE daemon: tests/fuse (pytest,
 # real FUSE mounts on the host, as root): both profiles, mount -t
-# fuse.twinfs, crashes, persistence, bad input.  Needs /dev/fuse and
-# fusermount3; about 15 s.
+# fuse.twinfs, crashes, persistence, bad input, who may mount where, and
+# processes hammering a mount (30 s of the step's 45 s).  Needs /dev/fuse
+# and fusermount3.
 set -u
 cd "$TWINFS_ROOT"
 if [ "$(id -u)" != 0 ]; then
