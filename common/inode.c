@@ -376,11 +376,14 @@ static int trunc_tree(struct tw_fs *fs, struct trunc *t, struct tw_buf *pbuf,
 		*slot = 0;
 		return pbuf ? tw_txn_dirty(fs, pbuf) : 0;
 	}
+	cspan = span(level - 1);
+	/* wholly below t->from: nothing to free (and i0 would not fit) */
+	if (base < t->from && (t->from - base) / cspan >= P)
+		return 0;
 	err = ind_read(fs, t->ic, blk, level, &b);
 	if (err)
 		return err;
 	ib = tw_bdata(b);
-	cspan = span(level - 1);
 	/* child i0 may straddle t->from: it is entered and freed in part */
 	i0 = base >= t->from ? 0 : (int)((t->from - base) / cspan);
 	for (i = (int)P - 1; i >= i0 && !t->more; i--) {

@@ -194,6 +194,7 @@ int tw_iget(struct tw_fs *fs, u64 ino, struct tw_ictx *ic);
 /* The field checks of tw_iget (type, flags, sizes, orphan slot); shared
  * with fsck. */
 bool tw_inode_fields_ok(const struct tw_fs *fs, const struct tw_inode *di);
+bool tw_xattr_entries_ok(const struct tw_xattr_header *xh);
 void tw_iput(struct tw_ictx *ic);
 /* A free inode slot, to initialise (needs the inode bitmap bit). */
 int tw_iget_free(struct tw_fs *fs, u64 ino, struct tw_ictx *ic);

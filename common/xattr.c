@@ -68,6 +68,37 @@ static u32 ent_len(struct tw_xattr_header *xh, u32 off, u32 used)
 	return l;
 }
 
+/*
+ * The one check of an xattr block's entries, for the core and for fsck:
+ * used within the block, every entry whole, named and in a known
+ * namespace, packed up to exactly @xh_used (so every entry and @xh_used
+ * stay 4-byte aligned), and @xh_count of them, at least one.
+ */
+bool tw_xattr_entries_ok(const struct tw_xattr_header *xh)
+{
+	const u8 *base = (const u8 *)(xh + 1);
+	u32 used = TW_GET32(xh, xh_used), off = 0, n = 0;
+
+	if (used > TW_XATTR_SPACE)
+		return false;
+	while (off < used) {
+		const struct tw_xattr_entry *e = (const void *)(base + off);
+		u32 l;
+
+		if (off + sizeof(*e) > used || !e->xe_name_len ||
+		    e->xe_ns < TW_XATTR_NS_USER ||
+		    e->xe_ns > TW_XATTR_NS_SECURITY)
+			return false;
+		l = TW_XATTR_ENTRY_LEN(e->xe_name_len,
+				       TW_GET16(e, xe_value_len));
+		if (off + l > used)
+			return false;
+		off += l;
+		n++;
+	}
+	return n == TW_GET32(xh, xh_count) && n;
+}
+
 static int xblock_read(struct tw_fs *fs, struct tw_ictx *ic, struct tw_buf **b,
 		       struct tw_xattr_header **xh)
 {
@@ -82,9 +113,12 @@ static int xblock_read(struct tw_fs *fs, struct tw_ictx *ic, struct tw_buf **b,
 	if (err)
 		return err;
 	*xh = tw_bdata(*b);
-	if (TW_GET32(*xh, xh_used) > TW_XATTR_SPACE) {
+	/* checked whole once, so that no change can start from a header
+	 * that does not describe its entries (an odd xh_used, a count
+	 * that would wrap) */
+	if (!tw_xattr_entries_ok(*xh)) {
 		tw_buf_release(*b);
-		return tw_corrupt(fs, "xattr block overfull", ic->ino);
+		return tw_corrupt(fs, "bad xattr block", ic->ino);
 	}
 	return 0;
 }

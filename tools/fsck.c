@@ -299,32 +299,6 @@ static void clear_inode(struct ctx *c, struct tw_buf *b, struct tw_inode *di,
 	inode_write(c, b, di, ino);
 }
 
-/* The entries of an xattr block, as the core walks them (xattr.c). */
-static bool xattr_entries_ok(const struct tw_xattr_header *xh)
-{
-	const u8 *base = (const u8 *)(xh + 1);
-	u32 used = TW_GET32(xh, xh_used), off = 0, n = 0;
-
-	if (used > TW_XATTR_SPACE)
-		return false;
-	while (off < used) {
-		const struct tw_xattr_entry *e = (const void *)(base + off);
-		u32 l;
-
-		if (off + sizeof(*e) > used || !e->xe_name_len ||
-		    e->xe_ns < TW_XATTR_NS_USER ||
-		    e->xe_ns > TW_XATTR_NS_SECURITY)
-			return false;
-		l = TW_XATTR_ENTRY_LEN(e->xe_name_len,
-				       TW_GET16(e, xe_value_len));
-		if (off + l > used)
-			return false;
-		off += l;
-		n++;
-	}
-	return n == TW_GET32(xh, xh_count) && n;
-}
-
 /*
  * A long symlink's target blocks (logical 0, and 1 past TW_SYML_PER_BLOCK
  * bytes), as readlink reads them: 1 if they are right, 0 if not, or a
@@ -516,7 +490,7 @@ static int pass_inodes(struct ctx *c)
 					tw_buf_release(b);
 					return r;
 				}
-				if (!r || !xattr_entries_ok(tw_bdata(x))) {
+				if (!r || !tw_xattr_entries_ok(tw_bdata(x))) {
 					if (problem(c, false,
 						    "inode %llu: xattr block damaged; clear",
 						    (unsigned long long)ino)) {
