@@ -145,14 +145,26 @@ def parse_list(path):
 def cases():
 	"""The regression images, then the corpus sample, sorted by name.
 	An input without a LIST line is replayed all the same, with no
-	recorded verdict to agree with."""
+	recorded verdict to agree with.  TWINFS_REPLAY_EXTRA=DIR adds the
+	inputs of DIR and of its subdirectories (a campaign's whole corpus,
+	build/fuzz/corpus: their verdict is then twinfs-ctl's)."""
 	res = []
-	for d, prefix in ((IMGDIR, ''), (CORPUS, 'corpus/')):
+	dirs = [(IMGDIR, ''), (CORPUS, 'corpus/')]
+	extra = os.environ.get('TWINFS_REPLAY_EXTRA')
+	if extra:
+		for sub in sorted(os.listdir(extra)):
+			if os.path.isdir(os.path.join(extra, sub)):
+				dirs.append((os.path.join(extra, sub),
+					     'extra/%s/' % sub))
+		dirs.append((extra, 'extra/'))
+	for d, prefix in dirs:
 		if not os.path.isdir(d):
 			continue
 		listed = parse_list(os.path.join(d, 'LIST'))
 		for n in sorted(os.listdir(d)):
-			if not n.endswith('.fz'):
+			if not n.endswith('.fz') and not (
+					prefix.startswith('extra/') and
+					os.path.isfile(os.path.join(d, n))):
 				continue
 			t, m, fsck, found = listed.get(n, (None, None, None, ''))
 			res.append(Case(prefix + n, os.path.join(d, n), t, m,
