@@ -311,9 +311,18 @@ void tw_up_write(struct tw_rwsem *s)
 
 /* ---- time, logging, assertions ---- */
 
+/*
+ * The clock the VFS stamps inodes with (current_time(): the coarse clock,
+ * one tick of resolution), so that a time the core sets and one the VFS
+ * sets later (file_update_time() on write) never run backwards against
+ * each other, as they could by up to a tick with the fine clock here.
+ */
 s64 tw_now(void)
 {
-	return ktime_get_real_ns();
+	struct timespec64 ts;
+
+	ktime_get_coarse_real_ts64(&ts);
+	return timespec64_to_ns(&ts);
 }
 
 void tw_log(struct tw_dev *dev, int level, const char *fmt, ...)
