@@ -936,10 +936,28 @@ int tw_readdir(struct tw_fs *fs, u64 ino, u64 cookie, tw_readdir_fn fn,
 						 ino);
 				goto out;
 			}
-			if (de->d_ino && pos >= cookie &&
-			    fn(ctx, rec_name(de), de->d_name_len,
-			       TW_GET32(de, d_ino), de->d_type, pos + 1))
-				goto out;
+			if (de->d_ino && pos >= cookie) {
+				/*
+				 * A name no POSIX call can make ('/', NUL,
+				 * "." or "..") or a second name of the root:
+				 * the VFS would refuse the first with EIO
+				 * (verify_dirent_name(), FUSE's
+				 * fuse_parse_dirfile()) and the second with
+				 * ELOOP or EIO at lookup; fsck calls both
+				 * corrupt.
+				 */
+				if (!tw_valid_name(rec_name(de),
+						   de->d_name_len) ||
+				    TW_GET32(de, d_ino) == TW_ROOT_INO) {
+					err = tw_corrupt(
+						fs, "bad directory entry", ino);
+					goto out;
+				}
+				if (fn(ctx, rec_name(de), de->d_name_len,
+				       TW_GET32(de, d_ino), de->d_type,
+				       pos + 1))
+					goto out;
+			}
 			off += rl;
 		}
 	}

@@ -97,6 +97,8 @@ int tw_lookup(struct tw_fs *fs, u64 dir, const char *name, u32 len,
 		return -ENOENT;
 	tw_ilock(fs, dir, false);
 	err = find_locked(fs, dir, name, len, &ino);
+	if (!err && ino == TW_ROOT_INO) /* only "." and ".." name the root */
+		err = tw_corrupt(fs, "directory entry links the root", dir);
 	if (err) {
 		tw_iunlock(fs, dir, false);
 		return err;
