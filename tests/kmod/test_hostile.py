@@ -43,9 +43,8 @@ MS_RDONLY = 1
 # what a case's damage explains; writing may also find the filesystem full.
 CORE_ERRNOS = {errno.EUCLEAN, errno.EBADMSG}
 EXTRA_ERRNOS = {
-	# /dir1/sub names the root directory: the VFS refuses a second alias
-	# of a directory that is its own ancestor (d_splice_alias: ELOOP)
-	'dirent-root-link': {errno.ELOOP},
+	# (/dir1/sub naming the root directory is the core's EUCLEAN since
+	# ced64aa: before, the VFS's d_splice_alias() refused it with ELOOP)
 	# a bucket's hash altered: the index no longer finds a name that
 	# readdir (which walks the entry blocks) still lists
 	'dir-index-hash': {errno.ENOENT},
