@@ -229,3 +229,19 @@ def test_rebuilt_binaries_warning(rawdir):
 	rep = report.build(str(rawdir), str(out))
 	assert 'rebuilt while the run was going on' in rep['table']
 	assert 'fusefs/twinfs-fuse' in (out / 'report.md').read_text()
+
+
+def test_replay_within_noise_is_flagged():
+	def s(med, lo, hi, n=3):
+		return {'median': med, 'min': lo, 'max': hi, 'n': n, 'unit': 's'}
+	# a replay that stands out of the clean mount's spread
+	assert report.replay_cell(s(0.30, 0.28, 0.33), s(0.09, 0.08, 0.10)) \
+		== report.fnum(0.21, 's')
+	# overlapping ranges, and a negative difference: not resolved
+	assert report.replay_cell(s(0.019, 0.015, 0.030),
+				  s(0.017, 0.012, 0.025)).endswith(
+		'(within the noise)')
+	assert report.replay_cell(s(0.019, 0.019, 0.019, 1),
+				  s(0.025, 0.025, 0.025, 1)).endswith(
+		'(within the noise)')
+	assert report.replay_cell(None, s(0.1, 0.1, 0.1)) == '-'

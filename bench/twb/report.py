@@ -463,6 +463,21 @@ def fspread(s):
 				fnum(s['max'], u))
 
 
+def replay_cell(replay, clean):
+	"""The replay's share of a mount: the difference of the medians of
+	the mount with replay and the clean mount, flagged when the two
+	mounts' ranges overlap (or the difference is negative): then the
+	replay is below what this run can resolve."""
+	if not replay or not clean:
+		return '-'
+	diff = replay['median'] - clean['median']
+	cell = fnum(diff, 's')
+	if diff <= 0 or (replay['n'] > 1 and clean['n'] > 1 and
+			 replay['min'] <= clean['max']):
+		cell += ' (within the noise)'
+	return cell
+
+
 def text_table(header, rows, align=None):
 	widths = [len(h) for h in header]
 	for r in rows:
@@ -787,16 +802,13 @@ def markdown(data, agg, targets, plots):
 			if summ['metric'] != 'replay_mount':
 				continue
 			clean = agg[s].get('replay_clean@%s' % summ['param'])
-			diff = None
-			if clean:
-				diff = summ['median'] - clean['median']
 			rrows.append([SHORT.get(s.split('@')[0], s) +
 				      (' (host)' if '@' in s else ''),
 				      '%s MiB (%.2f MiB written)' % (
 					      summ['param'],
 					      summ.get('log_mib') or 0),
 				      fspread(summ), fspread(clean),
-				      fnum(diff, 's')])
+				      replay_cell(summ, clean)])
 	if rrows:
 		L.append('Journal replay: twbench-replay leaves the image as a '
 			 'crash right after a commit block would: N MiB of log '
