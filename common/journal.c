@@ -10,7 +10,8 @@
  * transaction commits.  A commit, with all handles drained:
  *
  *   1. writes the data of files that got new blocks (ordered mode),
- *   2. writes descriptors and copies of every block to the journal,  flush
+ *   2. writes descriptors and copies of every block to the journal,
+ *      and zeroes the block after the commit block's place,          flush
  *   3. writes the commit block (crc32c chained over 2.),              flush
  *   4. writes the blocks in place (checkpoint),                       flush
  *   5. writes the journal superblock, pointing past this transaction; the
@@ -380,6 +381,21 @@ static int commit_locked(struct tw_fs *fs)
 			k++;
 		}
 	}
+	/*
+	 * The block after the commit block is zeroed with the copies, so
+	 * that once this commit is durable the log ends right after it:
+	 * replay never reads on into what an earlier lap, or damage, left
+	 * there (a valid descriptor of the next sequence number would be
+	 * replayed after a crash or a clean unmount).  j->limit keeps it
+	 * clear of this transaction's own blocks.
+	 */
+	err = tw_buf_get(fs->dev, jblock(j, jnext(j, pos)), &b);
+	if (err)
+		goto fail;
+	memset(tw_bdata(b), 0, TW_BLOCK_SIZE);
+	tw_buf_set_verified(b);
+	tw_buf_mark_dirty(b);
+	tw_buf_release(b);
 	err = tw_dev_writeback(fs->dev);
 	if (!err && TW_TEST_COMMIT_EARLY < 1)
 		err = tw_dev_flush(fs->dev);
@@ -681,8 +697,9 @@ int tw_journal_load(struct tw_fs *fs)
 	j->start = TW_GET64(fs->sb, s_journal_start);
 	j->len = TW_GET32(fs->sb, s_journal_blocks);
 	body = j->len - 1;
-	/* one transaction must fit the body with its descriptors and commit */
-	j->limit = body - body / (TW_JDESC_SLOTS + 1) - 2;
+	/* one transaction must fit the body with its descriptors, its commit
+	 * block and the zeroed block after that */
+	j->limit = body - body / (TW_JDESC_SLOTS + 1) - 3;
 	if (j->limit > 16384)
 		j->limit = 16384;
 	for (cap = 64; cap < 2 * (j->limit + 2); cap <<= 1)
