@@ -11,7 +11,13 @@
  * Files:
  *   twinfs-fuse.c  main: options, image, mount, daemon, commit thread
  *   options.c      command line and -o option parsing, the profiles
- *   ops.c          the FUSE low-level operations, wired to the core
+ *   ops.c          the FUSE low-level operations on inodes and names, wired
+ *                  to the core; the reply helpers the others share (ops.h)
+ *   file.c         the operations on regular files
+ *   dir.c          the operations on directories
+ *   xattr.c        the extended-attribute operations
+ *   state.c        references that hold space, the commit thread, shutdown
+ *   log.c          messages: stderr, then syslog in the background
  *   itable.c       the lookup counts (nlookup) the kernel holds per inode
  *   record.c       -o record=FILE: the image behind the write recorder
  */
@@ -157,7 +163,7 @@ void tf_idrain(struct tf_itable *t, void (*fn)(void *ctx, u64 ino), void *ctx);
 /** tf_icount() - inodes the kernel holds now. */
 u64 tf_icount(struct tf_itable *t);
 
-/* ops.c */
+/* ops.c, state.c, log.c */
 
 /** struct tf_state - one mounted filesystem: what every request sees. */
 struct tf_state {

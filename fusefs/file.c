@@ -1,0 +1,210 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * file.c - the FUSE operations on regular files of twinfs-fuse: open,
+ * create, read, write, flush, release, fsync.
+ *
+ * Layer: fusefs (user space).  Calls the core API (twinfs.h), the helpers
+ * of ops.h, libfuse3's low-level API and the C library.
+ */
+#include "ops.h"
+
+#include <errno.h>
+#include <stdlib.h>
+/* ---- buffers ---- */
+
+static pthread_key_t buf_key;
+static pthread_once_t buf_once = PTHREAD_ONCE_INIT;
+
+struct tbuf {
+	size_t size;
+	char data[];
+};
+
+static void buf_free(void *p)
+{
+	free(p);
+}
+
+static void buf_key_init(void)
+{
+	pthread_key_create(&buf_key, buf_free);
+}
+
+/* A per-thread buffer of at least @size bytes. */
+static void *thread_buf(size_t size)
+{
+	struct tbuf *b;
+
+	pthread_once(&buf_once, buf_key_init);
+	b = pthread_getspecific(buf_key);
+	if (b && b->size >= size)
+		return b->data;
+	free(b);
+	b = malloc(sizeof(*b) + size);
+	pthread_setspecific(buf_key, b);
+	if (!b)
+		return NULL;
+	b->size = size;
+	return b->data;
+}
+
+/* ---- files ---- */
+
+static void tf_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct tf_state *s = ST(req);
+
+	fi->fh = 0;
+	fi->keep_cache = s->cfg->keep_cache;
+	tf_iopen(s->itab, ino);
+	if (fuse_reply_open(req, fi))
+		tf_released(s, ino);
+}
+
+static void tf_create(fuse_req_t req, fuse_ino_t parent, const char *name,
+		      mode_t mode, struct fuse_file_info *fi)
+{
+	struct tf_state *s = ST(req);
+	struct fuse_entry_param e;
+	struct tw_cred cred;
+	struct tw_attr a;
+	int err, retried = 0;
+
+	tf_cred_of(req, &cred);
+	mode = tf_new_mode(req, parent, TW_S_IFREG | (mode & 07777));
+	do {
+		err = tw_mknod(s->fs, &cred, parent, name, (u32)strlen(name),
+			       mode, 0, &a);
+	} while (!retried++ && tf_retry_enospc(s, err));
+	if (err) {
+		tf_reply_err(req, err);
+		return;
+	}
+	tf_fill_entry(s, &a, &e);
+	err = tf_iref(s->itab, a.ino, 1);
+	if (err) {
+		tf_reply_err(req, err);
+		return;
+	}
+	fi->fh = 0;
+	fi->keep_cache = s->cfg->keep_cache;
+	tf_iopen(s->itab, a.ino);
+	if (fuse_reply_create(req, &e, fi)) {
+		tf_released(s, a.ino);
+		tf_unref(s, a.ino, 1);
+	}
+}
+
+static void tf_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		    struct fuse_file_info *fi)
+{
+	struct tf_state *s = ST(req);
+	struct fuse_bufvec bv = FUSE_BUFVEC_INIT(0);
+	void *buf;
+	ssize_t n;
+
+	if (off < 0) {
+		tf_reply_err(req, EINVAL);
+		return;
+	}
+	buf = thread_buf(size);
+	if (!buf) {
+		tf_reply_err(req, ENOMEM);
+		return;
+	}
+	n = tw_read(s->fs, ino, (u64)off, buf, size);
+	if (n < 0) {
+		tf_reply_err(req, (int)n);
+		return;
+	}
+	bv.buf[0].mem = buf;
+	bv.buf[0].size = (size_t)n;
+	fuse_reply_data(req, &bv, s->cfg->splice ? FUSE_BUF_SPLICE_MOVE : 0);
+}
+
+static void tf_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
+		     size_t size, off_t off, struct fuse_file_info *fi)
+{
+	struct tf_state *s = ST(req);
+	int retried = 0;
+	ssize_t n;
+
+	if (off < 0) {
+		tf_reply_err(req, EINVAL);
+		return;
+	}
+	do {
+		n = tw_write(s->fs, ino, (u64)off, buf, size);
+	} while (!retried++ && tf_retry_enospc(s, n));
+	if (n < 0)
+		tf_reply_err(req, (int)n);
+	else
+		fuse_reply_write(req, (size_t)n);
+}
+
+/*
+ * With splice, the data of a WRITE may arrive in a pipe: copy it out into a
+ * per-thread buffer.  Data already in memory goes to the core as it is.
+ */
+static void tf_write_buf(fuse_req_t req, fuse_ino_t ino, struct fuse_bufvec *in,
+			 off_t off, struct fuse_file_info *fi)
+{
+	size_t size = fuse_buf_size(in);
+	struct fuse_bufvec dst = FUSE_BUFVEC_INIT(size);
+	const struct fuse_buf *b0 = &in->buf[in->idx];
+	ssize_t n;
+
+	if (in->count - in->idx == 1 && !(b0->flags & FUSE_BUF_IS_FD)) {
+		tf_write(req, ino, (const char *)b0->mem + in->off, size, off,
+			 fi);
+		return;
+	}
+	dst.buf[0].mem = thread_buf(size);
+	if (!dst.buf[0].mem) {
+		tf_reply_err(req, ENOMEM);
+		return;
+	}
+	n = fuse_buf_copy(&dst, in, 0);
+	if (n < 0) {
+		tf_reply_err(req, (int)n);
+		return;
+	}
+	tf_write(req, ino, dst.buf[0].mem, (size_t)n, off, fi);
+}
+
+static void tf_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	/* data is in the daemon's cache already; close() asks no more */
+	tf_reply_err(req, 0);
+}
+
+static void tf_release(fuse_req_t req, fuse_ino_t ino,
+		       struct fuse_file_info *fi)
+{
+	struct tf_state *s = ST(req);
+
+	tf_reclaim_begin(s);
+	tf_released(s, ino);
+	tf_reclaim_end(s);
+	tf_reply_err(req, 0);
+}
+
+static void tf_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
+		     struct fuse_file_info *fi)
+{
+	tf_reply_err(req, tw_fsync(ST(req)->fs, ino, datasync));
+}
+
+void tf_file_ops(struct fuse_lowlevel_ops *ops, const struct tf_config *cfg)
+{
+	ops->open = tf_open;
+	ops->create = tf_create;
+	ops->read = tf_read;
+	ops->write = tf_write;
+	/* write_buf pays only when data may come in a pipe (splice) */
+	if (cfg->splice)
+		ops->write_buf = tf_write_buf;
+	ops->flush = tf_flush;
+	ops->release = tf_release;
+	ops->fsync = tf_fsync;
+}
