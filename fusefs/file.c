@@ -9,7 +9,9 @@
 #include "ops.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
+#include <string.h>
 /* ---- buffers ---- */
 
 static pthread_key_t buf_key;
@@ -122,6 +124,28 @@ static void tf_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	fuse_reply_data(req, &bv, s->cfg->splice ? FUSE_BUF_SPLICE_MOVE : 0);
 }
 
+/*
+ * A direct write has changed @ino's data under the kernel's page cache.
+ * The kernel dropped the range's cached pages before it sent the write,
+ * but a buffered read served by another worker thread meanwhile may have
+ * brought the old bytes back, and for an asynchronous write nothing drops
+ * them afterwards.  Expire the inode's attributes before the write is
+ * answered: the next buffered read asks for them again (the kernel does
+ * so for every read, FUSE_CAP_AUTO_INVAL_DATA), sees the new mtime and
+ * drops the cached pages.  Only the attributes: invalidating pages here
+ * would wait for page locks held by reads that need a worker thread.
+ * With the writeback cache the kernel keeps its own mtime and would not
+ * drop the pages (docs/fuse.md).
+ */
+static void direct_written(struct tf_state *s, u64 ino)
+{
+	int err = fuse_lowlevel_notify_inval_inode(s->se, ino, -1, 0);
+
+	if (err && err != -ENOENT)
+		tf_logf(TW_LOG_WARN, "inode %llu: cannot expire attributes: %s",
+			(unsigned long long)ino, strerror(-err));
+}
+
 static void tf_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
 		     size_t size, off_t off, struct fuse_file_info *fi)
 {
@@ -136,10 +160,13 @@ static void tf_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
 	do {
 		n = tw_write(s->fs, ino, (u64)off, buf, size);
 	} while (!retried++ && tf_retry_enospc(s, n));
-	if (n < 0)
+	if (n < 0) {
 		tf_reply_err(req, (int)n);
-	else
-		fuse_reply_write(req, (size_t)n);
+		return;
+	}
+	if (n > 0 && (fi->flags & O_DIRECT) && s->cfg->attr_timeout > 0)
+		direct_written(s, ino);
+	fuse_reply_write(req, (size_t)n);
 }
 
 /*

@@ -168,6 +168,7 @@ u64 tf_icount(struct tf_itable *t);
 /** struct tf_state - one mounted filesystem: what every request sees. */
 struct tf_state {
 	struct tf_config *cfg;
+	struct fuse_session *se;
 	struct tw_dev *dev;
 	struct tw_fs *fs;
 	struct tf_itable *itab;

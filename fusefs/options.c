@@ -79,8 +79,8 @@ void tf_usage(FILE *f)
 		"Profiles (-o profile=NAME, default optimized):\n"
 		"  base       single-threaded, no writeback cache, 128 KiB requests,\n"
 		"             no kernel caching of names and attributes, no splice\n"
-		"  optimized  multithreaded with clone_fd, writeback cache, 1 MiB requests\n"
-		"             (max_pages 256), 1 s entry/attr/negative timeouts, keep_cache\n"
+		"  optimized  multithreaded with clone_fd, 1 MiB requests (max_pages 256),\n"
+		"             1 s entry/attr/negative timeouts, keep_cache\n"
 		"\n"
 		"Performance options (override the profile):\n"
 		"  threads[=N]         multithreaded loop (at most N worker threads)\n"
@@ -88,7 +88,11 @@ void tf_usage(FILE *f)
 		"  clone_fd, no_clone_fd\n"
 		"                      one /dev/fuse descriptor per worker thread\n"
 		"  writeback_cache, no_writeback_cache\n"
-		"                      let the kernel cache writes and send them in bulk\n"
+		"                      let the kernel cache writes and send them in bulk;\n"
+		"                      in no profile: write() then cannot report a full\n"
+		"                      disk (what does not fit is lost, fsync and close\n"
+		"                      say ENOSPC) and O_DIRECT writes can leave stale\n"
+		"                      pages (docs/fuse.md)\n"
 		"  max_write=SIZE      bytes per write request (4K..1M)\n"
 		"  max_read=SIZE       bytes per read request (4K..1M)\n"
 		"  entry_timeout=S     seconds the kernel may trust a name lookup\n"
@@ -447,7 +451,7 @@ static void apply_profile(struct tf_config *c, const char *name)
 	c->threads = opt;
 	c->max_threads = opt ? 10 : 0;
 	c->clone_fd = opt;
-	c->writeback_cache = opt;
+	c->writeback_cache = false; /* never safe by default: see --help */
 	c->max_write = opt ? TF_MIB : 128 * TF_KIB;
 	c->max_read = opt ? TF_MIB : 128 * TF_KIB;
 	c->entry_timeout = opt ? 1.0 : 0.0;

@@ -388,6 +388,7 @@ int main(int argc, char **argv)
 		err_msg("cannot start a FUSE session (see the message above)");
 		goto out_unmount;
 	}
+	st.se = se;
 	if (fuse_set_signal_handlers(se)) {
 		err_msg("cannot install signal handlers");
 		goto out_session;

@@ -108,7 +108,7 @@ MECHANISM = {
 		'writes the device with pread/pwrite',
 	('T3', 'data'): 'both daemons pay the same FUSE round trips; '
 		'twinfs-fuse can only be faster by spending less CPU per '
-		'request or by needing fewer requests (writeback cache, 1 MiB '
+		'request or by needing fewer requests (1 MiB '
 		'requests, cached attributes); fuse2fs 1.47 does not write '
 		'the ext4 journal',
 	('T3', 'meta'): 'both daemons pay the same FUSE round trips for each '

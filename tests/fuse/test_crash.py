@@ -135,11 +135,13 @@ def test_crash_in_flight_write_base(tracker, image, mnt):
 	restart_and_check(tracker, image, mnt, path, w.synced)
 
 
-def test_crash_in_flight_fsync_optimized(tracker, image, mnt):
-	"""optimized (writeback cache): the data go to the daemon at fsync,
-	so the fsync() in flight gets ECONNABORTED; later fsync and close get
-	ENOTCONN, while a write() into the page cache may still succeed."""
+def test_crash_in_flight_fsync_writeback_cache(tracker, image, mnt):
+	"""optimized with the writeback cache (in no profile): the data go to
+	the daemon at fsync, so the fsync() in flight gets ECONNABORTED;
+	later fsync and close get ENOTCONN, while a write() into the page
+	cache may still succeed."""
 	d = tracker.daemon(image, mnt).start('profile=optimized',
+					     'writeback_cache',
 					     'fault=write:2:hang-once',
 					     foreground=True)
 	path = os.path.join(mnt, 'f')

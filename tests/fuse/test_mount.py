@@ -24,7 +24,7 @@ PROFILES = {
 	},
 	'optimized': {
 		'banner': 'profile optimized: threads=10,clone_fd, '
-			  'writeback_cache, max_write=1M, max_read=1M, '
+			  'no_writeback_cache, max_write=1M, max_read=1M, '
 			  'max_pages=256, entry_timeout=1s, attr_timeout=1s, '
 			  'negative_timeout=1s, keep_cache, no_splice',
 		'max_read': 1048576,
@@ -209,7 +209,7 @@ def test_options_override_profile(tracker, image, mnt):
 					     args=['-s'])
 	line = [ln for ln in d.stderr.splitlines() if 'profile' in ln][0]
 	assert 'profile optimized (overridden: ' in line
-	assert 'single_thread, writeback_cache' in line
+	assert 'single_thread, no_writeback_cache' in line
 	assert 'clone_fd' not in line.split(':', 3)[3]
 	exercise(os.path.join(mnt, 'dir'))
 	d.unmount()

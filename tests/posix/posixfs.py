@@ -10,6 +10,9 @@
 #   as_user()           run a function in a forked child as another uid/gid
 #   tick()              sleep long enough for the next timestamp to differ
 #   write_file(), read_file(), fill()
+#   write_until_enospc(), check_written()
+#                       fill a filesystem with write() alone; verify it
+#   direct_write_race() buffered reads racing asynchronous O_DIRECT writes
 #   mount_options()     the mount options of the filesystem holding a path
 #   snapshot(), diff_snapshots()   whole-tree metadata+content comparison
 import ctypes
@@ -172,6 +175,158 @@ def fill(n, seed=0):
 		i += 1
 	b = bytes(out[:n])
 	return b.replace(b'\0', b'\1')
+
+
+def write_until_enospc(path, chunk=256 * 1024, limit=1 << 34):
+	"""Write distinct chunks (fill(chunk, seed=i)) to a new file with
+	write() alone, no fsync, until write() fails.  The failure must be
+	ENOSPC, and before @limit bytes.  Then fsync() and close() must
+	succeed: everything write() accepted fits.  Returns the bytes write()
+	accepted (short writes count for what they wrote)."""
+	fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+	accepted, i = 0, 0
+	try:
+		while True:
+			view = memoryview(fill(chunk, seed=i))
+			try:
+				while view:
+					n = os.write(fd, view)
+					accepted += n
+					view = view[n:]
+			except OSError as e:
+				assert e.errno == errno.ENOSPC, e
+				break
+			i += 1
+			assert accepted < limit, (
+				'write() accepted %d bytes and never said ENOSPC'
+				% accepted)
+		os.fsync(fd)	# raises if write() promised what did not fit
+	finally:
+		os.close(fd)
+	return accepted
+
+
+def check_written(path, accepted, chunk=256 * 1024):
+	"""The file at path holds exactly what write_until_enospc() says
+	write() accepted: its size and every byte."""
+	assert os.stat(path).st_size == accepted
+	with open(path, 'rb') as f:
+		i = 0
+		while True:
+			got = f.read(chunk)
+			if not got:
+				break
+			assert got == fill(chunk, seed=i)[:len(got)], (
+				'chunk %d (offset %d) differs from what write() '
+				'accepted' % (i, i * chunk))
+			i += 1
+	assert i * chunk >= accepted
+
+
+class _Iocb(ctypes.Structure):
+	_fields_ = [('aio_data', ctypes.c_uint64),
+		    ('aio_key', ctypes.c_uint32),
+		    ('aio_rw_flags', ctypes.c_int32),
+		    ('aio_lio_opcode', ctypes.c_uint16),
+		    ('aio_reqprio', ctypes.c_int16),
+		    ('aio_fildes', ctypes.c_uint32),
+		    ('aio_buf', ctypes.c_uint64),
+		    ('aio_nbytes', ctypes.c_uint64),
+		    ('aio_offset', ctypes.c_int64),
+		    ('aio_reserved2', ctypes.c_uint64),
+		    ('aio_flags', ctypes.c_uint32),
+		    ('aio_resfd', ctypes.c_uint32)]
+
+
+class _IoEvent(ctypes.Structure):
+	_fields_ = [('data', ctypes.c_uint64), ('obj', ctypes.c_uint64),
+		    ('res', ctypes.c_int64), ('res2', ctypes.c_int64)]
+
+
+# io_setup, io_destroy, io_getevents, io_submit (linux/aio_abi.h)
+_SYS_AIO = {'x86_64': (206, 207, 208, 209), 'aarch64': (0, 1, 4, 2),
+	    'riscv64': (0, 1, 4, 2)}
+_IOCB_CMD_PWRITE = 1
+
+
+def _aio_call(nr, *args):
+	r = _libc.syscall(ctypes.c_long(nr), *args)
+	if r < 0:
+		e = ctypes.get_errno()
+		raise OSError(e, os.strerror(e))
+	return r
+
+
+def direct_write_race(path, rounds=100, size=1 << 20):
+	"""Buffered reads racing asynchronous O_DIRECT writes (the race of
+	fstests' generic/451).  Each round writes fill(size, seed=round)
+	with io_submit() on an O_DIRECT descriptor while a thread reads the
+	range through a buffered one (pulling the old bytes into the page
+	cache); once io_getevents() says the write is done, a buffered read
+	must return the new bytes.  Returns None, or what went wrong first.
+	Skips where O_DIRECT is refused (EINVAL: no direct I/O there)."""
+	import mmap
+	import threading
+
+	nrs = _SYS_AIO.get(platform.machine())
+	if nrs is None:
+		pytest.skip('Linux AIO: unknown syscall numbers on %s'
+			    % platform.machine())
+	io_setup, io_destroy, io_getevents, io_submit = nrs
+	bfd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o644)
+	try:
+		dfd = os.open(path, os.O_RDWR | os.O_DIRECT)
+	except OSError as e:
+		os.close(bfd)
+		if e.errno == errno.EINVAL:
+			pytest.skip('%s: no O_DIRECT here' % path)
+		raise
+	buf = mmap.mmap(-1, size)	# page-aligned, as O_DIRECT wants
+	addr = ctypes.addressof(ctypes.c_char.from_buffer(buf))
+	ctx = ctypes.c_ulong(0)
+	try:
+		pwrite_all(bfd, fill(size, seed=0), 0)
+		os.fsync(bfd)
+		_aio_call(io_setup, ctypes.c_uint(1), ctypes.byref(ctx))
+		for r in range(1, rounds + 1):
+			want = fill(size, seed=r)
+			buf[:] = want
+			stop = threading.Event()
+
+			def reader():
+				while not stop.is_set():
+					os.pread(bfd, size, 0)
+
+			t = threading.Thread(target=reader, daemon=True)
+			t.start()
+			cb = _Iocb(aio_fildes=dfd,
+				   aio_lio_opcode=_IOCB_CMD_PWRITE,
+				   aio_buf=addr, aio_nbytes=size, aio_offset=0)
+			cbs = (ctypes.POINTER(_Iocb) * 1)(ctypes.pointer(cb))
+			_aio_call(io_submit, ctx, ctypes.c_long(1), cbs)
+			ev = _IoEvent()
+			_aio_call(io_getevents, ctx, ctypes.c_long(1),
+				  ctypes.c_long(1), ctypes.byref(ev), None)
+			stop.set()
+			t.join()
+			if ev.res != size:
+				return 'round %d: the direct write returned %d' % (
+					r, ev.res)
+			got = pread_all(bfd, size, 0)
+			if got != want:
+				off = next(i for i in range(size)
+					   if got[i:i + 1] != want[i:i + 1])
+				return ('round %d: a buffered read after the '
+					'direct write returned old data at '
+					'offset %d' % (r, off))
+		return None
+	finally:
+		if ctx.value:
+			_libc.syscall(ctypes.c_long(io_destroy), ctx)
+		del addr
+		buf.close()
+		os.close(dfd)
+		os.close(bfd)
 
 
 # -- running as another user --------------------------------------------------
