@@ -81,6 +81,16 @@ def vm_dir():
 	return os.environ.get('TWINFS_VM_DIR', os.path.join(ROOT, 'build', 'vm'))
 
 
+def tool_dirs():
+	"""The directories of the project's programs in its build tree, for
+	the guest's PATH: the live build, not the initramfs's copies (which
+	switch_root leaves behind and which would go stale on a rebuild)."""
+	build = os.environ.get('TWINFS_BUILD') or os.path.dirname(vm_dir())
+	return [os.path.join(build, d)
+		for d in ('tools', 'tools/twinfs-mod', 'fusefs')
+		if ':' not in build and os.path.isdir(os.path.join(build, d))]
+
+
 def build_guest(quiet=True, build_dir=None):
 	"""Build or refresh the guest (vm/build); returns its directory."""
 	cmd = [os.path.join(HERE, 'build'), '--print-dir']
@@ -378,6 +388,7 @@ class VM:
 		env.update(self.env)
 		with open(os.path.join(job, 'job.sh'), 'w') as f:
 			f.write(_sh_assign('TW_CWD', self.cwd))
+			f.write(_sh_assign('TW_PATH', ':'.join(tool_dirs())))
 			f.write(_sh_assign('TW_SHELL', '1' if self.shell else '0'))
 			stty = ''
 			if self.shell:
