@@ -188,6 +188,7 @@ static int __init twinfs_core_init(void)
 static void __exit twinfs_core_exit(void)
 {
 	tw_kenv_flush_iputs();
+	pr_info("twinfs_core: the twinfs core unloaded\n");
 }
 
 module_init(twinfs_core_init);
