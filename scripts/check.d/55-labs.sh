@@ -7,7 +7,7 @@
 set -u
 : "${TWINFS_ROOT:?}" "${TWINFS_BUILD:?}"
 cd "$TWINFS_ROOT"
-labs=(docs/labs/[0-9]*.md)
+labs=(docs/labs/[0-9]*.md README.md)
 if [ ! -e "${labs[0]}" ]; then
 	echo "55-labs: no labs in docs/labs" >&2
 	exit 1
