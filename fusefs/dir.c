@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * dir.c - the FUSE operations on directories of twinfs-fuse: opendir,
- * readdir and readdirplus (which hands the kernel lookups), releasedir,
- * fsyncdir.
+ * readdir and readdirplus (which hands the kernel lookups); releasedir and
+ * fsyncdir are file.c's release and fsync.
  *
  * Layer: fusefs (user space).  Calls the core API (twinfs.h), the helpers
  * of ops.h, libfuse3's low-level API and the C library.
@@ -155,28 +155,12 @@ static void tf_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size,
 	do_readdir(req, ino, size, off, true);
 }
 
-static void tf_releasedir(fuse_req_t req, fuse_ino_t ino,
-			  struct fuse_file_info *fi)
-{
-	struct tf_state *s = ST(req);
-
-	tf_reclaim_begin(s);
-	tf_released(s, ino);
-	tf_reclaim_end(s);
-	tf_reply_err(req, 0);
-}
-
-static void tf_fsyncdir(fuse_req_t req, fuse_ino_t ino, int datasync,
-			struct fuse_file_info *fi)
-{
-	tf_reply_err(req, tw_fsync(ST(req)->fs, ino, datasync));
-}
-
 void tf_dir_ops(struct fuse_lowlevel_ops *ops)
 {
 	ops->opendir = tf_opendir;
 	ops->readdir = tf_readdir;
 	ops->readdirplus = tf_readdirplus;
-	ops->releasedir = tf_releasedir;
-	ops->fsyncdir = tf_fsyncdir;
+	/* closing and syncing a directory is what it is for a file */
+	ops->releasedir = tf_release;
+	ops->fsyncdir = tf_fsync;
 }

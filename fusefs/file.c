@@ -205,8 +205,7 @@ static void tf_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	tf_reply_err(req, 0);
 }
 
-static void tf_release(fuse_req_t req, fuse_ino_t ino,
-		       struct fuse_file_info *fi)
+void tf_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct tf_state *s = ST(req);
 
@@ -216,8 +215,8 @@ static void tf_release(fuse_req_t req, fuse_ino_t ino,
 	tf_reply_err(req, 0);
 }
 
-static void tf_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
-		     struct fuse_file_info *fi)
+void tf_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
+	      struct fuse_file_info *fi)
 {
 	tf_reply_err(req, tw_fsync(ST(req)->fs, ino, datasync));
 }

@@ -42,6 +42,12 @@ void tf_cred_of(fuse_req_t req, struct tw_cred *c);
  * set-group-ID inheritance). */
 u32 tf_new_mode(fuse_req_t req, u64 parent, u32 mode);
 
+/* file.c: RELEASE and FSYNC, of a file or (as RELEASEDIR and FSYNCDIR)
+ * a directory */
+void tf_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+void tf_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
+	      struct fuse_file_info *fi);
+
 /* file.c, dir.c, xattr.c: their operations into @ops */
 void tf_file_ops(struct fuse_lowlevel_ops *ops, const struct tf_config *cfg);
 void tf_dir_ops(struct fuse_lowlevel_ops *ops);
