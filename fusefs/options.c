@@ -113,7 +113,12 @@ void tf_usage(FILE *f)
 		"  allow_root          let root in besides the mounting user\n"
 		"  auto_unmount        unmount when the daemon dies\n"
 		"  fsname=NAME         source shown in /proc/mounts (default: IMAGE)\n"
-		"  fault=SPEC          arm fault points, e.g. write:100:eio-once\n"
+		"  fault=SPEC          arm the core's fault points once mounted:\n"
+		"                      POINT:N:eio|hang|crash[-once],... (POINT passes N\n"
+		"                      times, then fails, hangs or crashes; -once: only\n"
+		"                      the first time).  Points: alloc_block, commit,\n"
+		"                      commit-block, write; the module's fault parameter\n"
+		"                      takes the same spec (docs/crash.md)\n"
 		"  record=FILE         log every block write and flush to FILE\n"
 		"                      (crash-state testing, docs/crash.md)\n"
 		"  debug               same as -d\n"
@@ -356,7 +361,7 @@ static int one_option(struct tf_config *cfg, struct req *r, char *opt)
 		/* validate now; armed once the filesystem is mounted */
 		if (tw_fault_set_spec(val))
 			return usage_err(
-				"bad fault spec '%s' (name:after:eio|hang|crash[-once],...)",
+				"bad fault spec '%s' (POINT:N:eio|hang|crash[-once],...)",
 				val);
 		tw_fault_clear(NULL);
 		cfg->fault = val;

@@ -8,10 +8,16 @@
  *
  * Parameters (/sys/module/twinfs_core/parameters/):
  *   debug   log level: 3 errors, 4 warnings, 6 info (default), 7 debug
- *   fault   fault injection for the crash experiments: comma-separated
- *           POINT:N:ACTION, the core's fault point POINT passes N times,
- *           then ACTION: eio (fail), hang (never return) or oops (a NULL
- *           dereference); "" disarms
+ *   fault   fault injection for the fault-isolation experiment, in the
+ *           vocabulary of twinfs-fuse's -o fault=: comma-separated
+ *           POINT:N:ACTION[-once], the core's fault point POINT passes N
+ *           times, then ACTION: eio (fail with EIO), hang (never return)
+ *           or crash (a NULL dereference: an oops; "oops" is accepted as
+ *           an old name for it); -once fires once, then the point passes
+ *           again (still counted); "" disarms.  The points are the
+ *           core's: alloc_block, commit and commit-block are reached here;
+ *           write (tw_write) is not, the module writes file data through
+ *           the page cache and tw_bmap
  */
 #include <linux/atomic.h>
 #include <linux/delay.h>
@@ -34,19 +40,40 @@ MODULE_PARM_DESC(debug, "log level: 3 errors, 4 warnings, 6 info, 7 debug");
 #define FAULT_MAX 8
 #define FAULT_NAME 24
 
-enum { F_EIO = 1, F_HANG, F_OOPS };
+enum { F_EIO = 1, F_HANG, F_CRASH };
 
 struct fault {
 	char name[FAULT_NAME];
 	u64 after;
 	atomic64_t calls;
 	int action;
+	bool once; /* -once: fire at most once */
+	atomic_t spent; /* a -once point has fired */
 };
 
 static struct fault faults[FAULT_MAX];
 static int nfaults;
 static DEFINE_SPINLOCK(fault_lock);
 static char fault_spec[256];
+
+/* ACTION[-once] of a spec item, into @f; @word is modified */
+static int fault_action(char *word, struct fault *f)
+{
+	size_t len = strlen(word);
+
+	f->once = len > 5 && !strcmp(word + len - 5, "-once");
+	if (f->once)
+		word[len - 5] = '\0';
+	if (!strcmp(word, "eio"))
+		f->action = F_EIO;
+	else if (!strcmp(word, "hang"))
+		f->action = F_HANG;
+	else if (!strcmp(word, "crash") || !strcmp(word, "oops"))
+		f->action = F_CRASH;
+	else
+		return -EINVAL;
+	return 0;
+}
 
 static int fault_parse(const char *val, struct fault *out, int *n)
 {
@@ -62,7 +89,7 @@ static int fault_parse(const char *val, struct fault *out, int *n)
 
 		if (!*name && !cnt)
 			continue;
-		if (!cnt || !item || *n == FAULT_MAX ||
+		if (!*name || !cnt || !item || *n == FAULT_MAX ||
 		    strlen(name) >= FAULT_NAME)
 			return -EINVAL;
 		f = &out[(*n)++];
@@ -70,13 +97,8 @@ static int fault_parse(const char *val, struct fault *out, int *n)
 		if (kstrtou64(cnt, 10, &f->after))
 			return -EINVAL;
 		atomic64_set(&f->calls, 0);
-		if (!strcmp(item, "eio"))
-			f->action = F_EIO;
-		else if (!strcmp(item, "hang"))
-			f->action = F_HANG;
-		else if (!strcmp(item, "oops"))
-			f->action = F_OOPS;
-		else
+		atomic_set(&f->spent, 0);
+		if (fault_action(item, f))
 			return -EINVAL;
 	}
 	return 0;
@@ -111,7 +133,7 @@ static const struct kernel_param_ops fault_ops = {
 module_param_cb(fault, &fault_ops, NULL, 0644);
 MODULE_PARM_DESC(
 	fault,
-	"fault injection: POINT:N:eio|hang|oops[,...] (points: write, commit, commit-block, alloc_block)");
+	"fault injection: POINT:N:eio|hang|crash[-once][,...] (points reached here: alloc_block, commit, commit-block; write only in twinfs-fuse)");
 
 int tw_fault_point(struct tw_dev *dev, const char *where)
 {
@@ -124,6 +146,8 @@ int tw_fault_point(struct tw_dev *dev, const char *where)
 			continue;
 		if ((u64)atomic64_inc_return(&f->calls) <= f->after)
 			return 0;
+		if (f->once && atomic_xchg(&f->spent, 1))
+			return 0; /* spent, but still counted */
 		switch (f->action) {
 		case F_EIO:
 			return -EIO;
@@ -131,7 +155,7 @@ int tw_fault_point(struct tw_dev *dev, const char *where)
 			pr_err("twinfs: fault point %s: hanging\n", where);
 			for (;;)
 				msleep_interruptible(1000);
-		case F_OOPS:
+		case F_CRASH:
 			pr_err("twinfs: fault point %s: NULL dereference\n",
 			       where);
 			/* a real bug, on purpose: the oops names this line */

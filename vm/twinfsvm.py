@@ -9,8 +9,11 @@
 # and runs the command as root in the same working directory.  The command's
 # stdout and stderr come back on two virtio-serial ports; the kernel console
 # (ttyS0) is watched for oopses and panics, and a pvpanic device reports a
-# panic through QMP.  A job directory shared over 9p carries the command in
-# and the exit status out.
+# panic through QMP.  After an oops the command gets a grace period to
+# finish (oops_grace): a kernel that oopsed holding locks leaves whoever
+# needs them in D state for good, so waiting for the timeout helps no one.
+# A job directory shared over 9p carries the command in and the exit status
+# out.
 import json
 import os
 import re
@@ -29,7 +32,8 @@ ROOT = os.path.dirname(HERE)
 
 # vm/run's own exit codes.  Any other code is the command's.
 EXIT_PANIC = 121	# the guest kernel panicked
-EXIT_OOPS = 122		# the command finished, but the kernel oopsed
+EXIT_OOPS = 122		# the kernel oopsed (the command finished, or did
+			# not within oops_grace seconds of the oops)
 EXIT_TIMEOUT = 124	# like timeout(1)
 EXIT_VMFAIL = 125	# the VM itself failed (boot, QEMU, usage)
 
@@ -41,6 +45,10 @@ WARN_RE = re.compile(r'WARNING: CPU: \d+ PID: \d+')
 END_RE = re.compile(r'---\[ end (trace|Kernel panic)')
 CUT_RE = re.compile(r'------------\[ cut here \]------------')
 TIMESTAMP_RE = re.compile(r'^\[\s*\d+\.\d+\] ?')
+
+# Seconds the command may still run after an oops before the guest is
+# killed (0: wait for the command, up to the timeout).
+OOPS_GRACE = 10
 
 BASE_CMDLINE = [
 	'console=ttyS0', 'panic=-1', 'quiet', 'loglevel=5', 'rdinit=/init',
@@ -124,6 +132,10 @@ class Result:
 		self.panic = False
 		self.pvpanic = False	# the pvpanic device said so (QMP)
 		self.oops = []		# oops / panic reports, one text each
+		# the command had not finished oops_grace seconds after an
+		# oops, so the guest was killed (status stays None)
+		self.oops_unfinished = False
+		self.oops_grace = None
 		self.warnings = []	# WARN_ON reports
 		self.timed_out = False
 		self.boot_failure = None
@@ -146,6 +158,9 @@ class Result:
 			return 'kernel panic'
 		if self.boot_failure:
 			return 'boot failed: ' + self.boot_failure
+		if self.oops_unfinished:
+			return 'kernel oops (the command did not finish within ' \
+				'%g s of it)' % self.oops_grace
 		if self.oops:
 			return 'kernel oops (command exit status %s)' % self.status
 		return 'exit status %s' % self.status
@@ -155,6 +170,8 @@ class Result:
 			'returncode': self.returncode, 'status': self.status,
 			'panic': self.panic, 'pvpanic': self.pvpanic,
 			'oops': self.oops,
+			'oops_unfinished': self.oops_unfinished,
+			'oops_grace': self.oops_grace,
 			'warnings': self.warnings, 'timed_out': self.timed_out,
 			'boot_failure': self.boot_failure,
 			'boot_seconds': self.boot_seconds,
@@ -177,6 +194,7 @@ class Console:
 		self.reports = []	# (kind, [lines])
 		self.cur = None
 		self.panic = False
+		self.oops_at = None	# time.monotonic() of the first oops line
 		self.lock = threading.Lock()
 		self.thread = threading.Thread(target=self._run, daemon=True)
 		self.thread.start()
@@ -193,6 +211,8 @@ class Console:
 				kind = 'panic'
 			elif OOPS_RE.search(text):
 				kind = 'oops'
+				if self.oops_at is None:
+					self.oops_at = time.monotonic()
 			elif WARN_RE.search(text):
 				kind = 'warning'
 			# WARN() prints its message between "cut here" and
@@ -330,13 +350,17 @@ class VM:
 	    "path:ro" attaches read-only.
 	append: extra kernel command line words (e.g. module.sig_enforce=1).
 	out / err: callables receiving the command's output as it comes (bytes).
+	oops_grace: seconds the command may still run after a kernel oops
+	    before the guest is killed (exit EXIT_OOPS); 0 waits for the
+	    command (up to timeout).
 	"""
 
 	def __init__(self, cmd=None, *, shell=False, memory='1G', cpus=2,
 		     append=(), disks=(), rw=(), env=None, cwd=None,
 		     timeout=600, mode='hostfs', accel=None, out=None,
 		     err=None, console_echo=None, panic_on_oops=False,
-		     share_project=True, build=False, qemu_extra=()):
+		     oops_grace=OOPS_GRACE, share_project=True, build=False,
+		     qemu_extra=()):
 		self.cmd = list(cmd or [])
 		self.shell = shell
 		self.memory = str(memory)
@@ -360,6 +384,7 @@ class VM:
 		self.err = err
 		self.console_echo = console_echo
 		self.panic_on_oops = panic_on_oops
+		self.oops_grace = float(oops_grace or 0)
 		self.build = build
 		self.qemu_extra = list(qemu_extra)
 		if not self.shell and not self.cmd:
@@ -485,6 +510,7 @@ class VM:
 	# -- running ----------------------------------------------------------
 	def run(self):
 		res = Result()
+		res.oops_grace = self.oops_grace
 		t0 = time.monotonic()
 		wall0 = time.time()
 		kdir = guest_dir(build=self.build)
@@ -582,6 +608,15 @@ class VM:
 			if panic_at is not None and now - panic_at > 3:
 				self.kill()
 				break
+			# After an oops, give the command oops_grace seconds:
+			# what waits for a lock the oopsed task held never
+			# wakes up (D state), so do not wait for the timeout.
+			if panic_at is None and self.oops_grace and \
+			   console.oops_at is not None and \
+			   now - console.oops_at > self.oops_grace:
+				res.oops_unfinished = True
+				self.kill()
+				break
 			if deadline is not None and now > deadline:
 				res.timed_out = True
 				self.kill()
@@ -609,12 +644,17 @@ class VM:
 				res.status = int(st)
 			except ValueError:
 				res.boot_failure = 'bad status %r' % st
+		if res.status is not None:
+			# it finished after all, just as the grace ran out
+			res.oops_unfinished = False
 
 	def _verdict(self, res, qemu_err):
 		if res.timed_out:
 			res.returncode = EXIT_TIMEOUT
 		elif res.panic:
 			res.returncode = EXIT_PANIC
+		elif res.oops_unfinished:
+			res.returncode = EXIT_OOPS
 		elif res.status is None:
 			res.returncode = EXIT_VMFAIL
 			if not res.boot_failure:

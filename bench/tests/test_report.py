@@ -194,12 +194,12 @@ def test_load_warning():
 
 
 def test_fault_isolation_results_are_shown(rawdir):
-	fi = [{'name': 'kernel-oops', 'home': 'kernel', 'fault': 'oops',
+	fi = [{'name': 'kernel-crash', 'home': 'kernel', 'fault': 'crash',
 	       'serve_again_seconds': 14.2,
 	       'serve_again_parts': {'detect': 0.2, 'reboot': 12.0,
 				     'module_load': 1.0, 'mount_replay': 1.0},
 	       'system': 'kernel tainted 0x80', 'fsynced_survived': '12/12'},
-	      {'name': 'fuse-oops', 'home': 'fuse', 'fault': 'oops',
+	      {'name': 'fuse-crash', 'home': 'fuse', 'fault': 'crash',
 	       'error': 'no observation'}]
 	(rawdir / 'fault-isolation.json').write_text(json.dumps(fi))
 	(rawdir / 'fault-isolation-run.json').write_text(json.dumps(
@@ -208,7 +208,7 @@ def test_fault_isolation_results_are_shown(rawdir):
 	out = rawdir.parent / 'report'
 	report.build(str(rawdir), str(out))
 	md = (out / 'report.md').read_text()
-	assert '| kernel-oops | kernel | 14.20 s |' in md
+	assert '| kernel-crash | kernel | 14.20 s |' in md
 	assert 'reboot 12.00 s' in md and '12/12' in md
 	assert 'no observation' in md
 	assert '/b/crash/fault-isolation.json' in md

@@ -4,11 +4,13 @@
 #
 # Layer: test harness (Python stdlib), as root in the test guest.
 #
-#   fault_guest.py run --home kernel|fuse --fault oops|hang --after N
+#   fault_guest.py run --home kernel|fuse --fault crash|hang --after N
 #                      --dev /dev/vda --other /dev/vdb [--observe S]
 #       mounts twinfs on DEV (the module, or twinfs-fuse in this guest) with
 #       the core's fault point alloc_block armed to fire after N calls (a
-#       NULL dereference or a hang), an ext4 filesystem on OTHER, and starts
+#       NULL dereference or a hang; the same spec, alloc_block:N:crash|hang,
+#       for the module's fault parameter and the daemon's -o fault=), an
+#       ext4 filesystem on OTHER, and starts
 #       three processes: a victim writing and fsyncing 4 KiB files on
 #       twinfs (one block allocation each), another user of twinfs that
 #       lists, stats and writes a file of its own, and an unrelated writer
@@ -268,14 +270,14 @@ def run(a):
 		       check=True)
 	dmlog.mount(a.other, OTHER, 'ext4')
 	action = a.fault
+	spec = 'alloc_block:%d:%s' % (a.after, action)	# one spec, both homes
 	daemon = None
 	if a.home == 'kernel':
 		with open('/sys/module/twinfs_core/parameters/fault', 'w') as f:
-			f.write('alloc_block:%d:%s' % (a.after, action))
+			f.write(spec)
 		dmlog.mount(a.dev, MNT, 'twinfs')
 	else:
-		daemon = start_fuse(a.dev, 'fault=alloc_block:%d:%s' % (
-			a.after, 'crash' if action == 'oops' else 'hang'))
+		daemon = start_fuse(a.dev, 'fault=' + spec)
 	emit('mounted', home=a.home, fault=action, after=a.after,
 	     daemon=daemon.pid if daemon else None)
 	procs = {r: Proc(r, d) for r, d in (('unrelated', OTHER),
@@ -408,7 +410,7 @@ def main():
 	ap = argparse.ArgumentParser()
 	ap.add_argument('mode', choices=('run', 'verify'))
 	ap.add_argument('--home', choices=('kernel', 'fuse'))
-	ap.add_argument('--fault', choices=('oops', 'hang'))
+	ap.add_argument('--fault', choices=('crash', 'hang'))
 	ap.add_argument('--after', type=int, default=40)
 	ap.add_argument('--dev', default='/dev/vda')
 	ap.add_argument('--other', default='/dev/vdb')

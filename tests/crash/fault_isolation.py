@@ -13,7 +13,8 @@
 # The same fault -- a NULL dereference, and separately a hang, in the
 # core's block allocator (tw_alloc_block, fault point alloc_block) after N
 # calls -- is injected in the kernel module (module parameter
-# twinfs_core.fault) and in the FUSE daemon (-o fault=).  Meanwhile a victim
+# twinfs_core.fault) and in the FUSE daemon (-o fault=), with the same spec
+# (alloc_block:N:crash or alloc_block:N:hang).  Meanwhile a victim
 # writes and fsyncs files on twinfs, another user lists, stats and writes
 # there too, and an unrelated process writes to ext4 on another disk.  For
 # each home it records what the three saw, whether the rest of the system
@@ -35,10 +36,10 @@ GUEST = os.path.join(HERE, 'fault_guest.py')
 
 SCENARIOS = [
 	# name, home, fault, panic_on_oops
-	('kernel-oops', 'kernel', 'oops', False),
-	('kernel-oops-panic', 'kernel', 'oops', True),
+	('kernel-crash', 'kernel', 'crash', False),
+	('kernel-crash-panic', 'kernel', 'crash', True),
 	('kernel-hang', 'kernel', 'hang', False),
-	('fuse-oops', 'fuse', 'oops', False),
+	('fuse-crash', 'fuse', 'crash', False),
 	('fuse-hang', 'fuse', 'hang', False),
 ]
 
@@ -52,8 +53,10 @@ def vm(args, tmp, build, timeout=300, panic=False):
 	"""Run vm/run; returns (events, result dict, host seconds).  Events
 	are the guest's JSON lines, each with the host time it arrived."""
 	rj = os.path.join(tmp, 'vm-result.json')
-	cmd = [VMRUN, '-t', str(timeout), '--rw', tmp, '--result-json', rj,
-	       '-e', 'TWINFS_BUILD=' + build]
+	# --oops-grace 0: after the oops the guest goes on observing for
+	# seconds, then reboots itself; -t bounds it
+	cmd = [VMRUN, '-t', str(timeout), '--oops-grace', '0', '--rw', tmp,
+	       '--result-json', rj, '-e', 'TWINFS_BUILD=' + build]
 	if not build.startswith(ROOT + '/'):
 		cmd += ['--rw', build]	# the guest sees it where we do
 	if panic:

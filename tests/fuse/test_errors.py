@@ -118,6 +118,8 @@ def test_help_and_version():
 		     'entry_timeout', 'keep_cache', 'cache_mb', 'fault=',
 		     'commit_interval'):
 		assert word in r.stdout
+	# the fault spec, in the words of the module's parameter too
+	assert 'POINT:N:eio|hang|crash[-once]' in r.stdout
 	r = run('-V')
 	assert r.returncode == 0 and 'libfuse' in r.stdout
 

@@ -1,5 +1,6 @@
 # twinfs tests/vm: vm/run itself: boot, exit status, streams, shares, disks,
-# timeouts, and that panics and oopses are caught and told apart.
+# timeouts, that panics and oopses are caught and told apart, and that a
+# command stuck after an oops ends the run after a grace, not at the timeout.
 # Layer: host-side tests; boot guests through vm/run and vm/twinfsvm.py.
 import json
 import os
@@ -172,6 +173,57 @@ def test_oops_with_panic_on_oops_is_a_panic(guest, oopsmod):
 		      rw=[os.path.dirname(oopsmod)])
 	assert r.returncode == twinfsvm.EXIT_PANIC, r.summary()
 	assert r.panic and r.pvpanic
+
+
+def test_command_stuck_after_oops_ends_after_the_grace(guest, oopsmod,
+							tmp_path):
+	"""After an oops, a command that cannot finish (a second insmod
+	waits for ever for the module whose init died in the oops) is not
+	waited for until the timeout: vm/run kills the guest --oops-grace
+	seconds after the oops, exit 122, and says why."""
+	verdict = tmp_path / 'verdict.json'
+	grace, timeout = 5, 240
+	r = vm_run(['-t', str(timeout), '--oops-grace', str(grace), '--rw',
+		    os.path.dirname(oopsmod), '--result-json', str(verdict),
+		    '--', 'sh', '-c',
+		    'insmod %s crash=oops; echo "insmod: $?"; insmod %s; '
+		    'echo never' % (oopsmod, oopsmod)], timeout=timeout + 60)
+	assert r.returncode == twinfsvm.EXIT_OOPS, r.stderr
+	assert 'insmod: 137' in r.stdout	# the oops happened
+	assert 'never' not in r.stdout		# the second insmod hung
+	assert 'the command did not finish within 5 s of it' in r.stderr
+	assert 'did not finish after the oops' in r.stderr
+	assert 'D state' in r.stderr
+	assert 'oopsmod_init' in r.stderr	# the oops text
+	v = json.loads(verdict.read_text())
+	assert v['returncode'] == twinfsvm.EXIT_OOPS
+	assert v['oops_unfinished'] is True and v['oops_grace'] == grace
+	assert v['status'] is None and not v['timed_out'] and not v['panic']
+	assert any('oopsmod_init' in t for t in v['oops'])
+	# the oops comes right after the command starts: the run ended a
+	# grace after that, plus the kill (generous on a loaded host), far
+	# from the timeout
+	assert v['boot_seconds'] + grace <= r.seconds, (v, r.seconds)
+	assert r.seconds < v['boot_seconds'] + grace + 30, (v, r.seconds)
+	assert r.seconds < timeout / 2
+
+
+def test_oops_grace_0_waits_for_the_command(guest, oopsmod, tmp_path):
+	"""--oops-grace 0: the command runs on after the oops for longer
+	than the default grace, finishes, and gets the usual exit 122."""
+	verdict = tmp_path / 'verdict.json'
+	late = twinfsvm.OOPS_GRACE + 3
+	r = vm_run(['--oops-grace', '0', '--rw', os.path.dirname(oopsmod),
+		    '--result-json', str(verdict), '--', 'sh', '-c',
+		    'insmod %s crash=oops; sleep %d; echo finished' % (
+			    oopsmod, late)])
+	assert r.returncode == twinfsvm.EXIT_OOPS, r.stderr
+	assert 'finished' in r.stdout
+	assert 'the command exited 0 (exit 122)' in r.stderr
+	assert 'did not finish' not in r.stderr
+	v = json.loads(verdict.read_text())
+	assert v['status'] == 0 and v['oops_unfinished'] is False
+	assert r.seconds > v['boot_seconds'] + late
 
 
 def qemu_processes_mentioning(text):
