@@ -20,7 +20,11 @@
  *   opbench time CMD... [--- CMD...]   run the commands in turn, time them
  *   opbench umount MNT [--pid PID]     umount2(), then wait (pidfd) until
  *          [--flush DEV]               the daemon PID has exited; then
- *                                      drop DEV's cached blocks (untimed)
+ *          [--busy-wait S]             drop DEV's cached blocks (untimed);
+ *                                      a busy MNT is retried for up to S
+ *                                      seconds (default 20), untimed, and
+ *                                      if it stays busy, the processes
+ *                                      holding it are named
  *   opbench findpid MNT                the process with MNT in its argv
  *   opbench snap [LABEL] [--pid PID]   one counter snapshot (below)
  *
@@ -748,12 +752,163 @@ static void flush_dev(const char *dev)
 	close(fd);
 }
 
-static int h_umount(const char *mnt, pid_t pid, double timeout_s, int lazy,
-		    const char *flush)
+static void appendf(char *out, size_t size, const char *fmt, ...)
 {
-	uint64_t t0 = now_ns(), t_um, t_gone;
-	int r = umount2(mnt, lazy ? MNT_DETACH : 0), e = errno, gone = 0;
+	size_t used = strlen(out);
+	va_list ap;
 
+	if (used + 1 >= size)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(out + used, size - used, fmt, ap);
+	va_end(ap);
+}
+
+/* Whether @path is @mnt (@len bytes) or below it. */
+static int on_mount(const char *path, const char *mnt, size_t len)
+{
+	return !strncmp(path, mnt, len) &&
+	       (path[len] == '\0' || path[len] == '/' || len == 1);
+}
+
+/* What of process @pid is on @mnt: "cwd", "fd 3", ... or NULL. */
+static const char *holds(pid_t pid, const char *mnt, size_t len, char *what,
+			 size_t size)
+{
+	static const char *const links[] = { "cwd", "root", "exe" };
+	char path[64], target[4096], line[4096];
+	struct dirent *de;
+	ssize_t n;
+	DIR *d;
+	FILE *f;
+
+	for (size_t i = 0; i < sizeof(links) / sizeof(links[0]); i++) {
+		snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, links[i]);
+		n = readlink(path, target, sizeof(target) - 1);
+		if (n > 0) {
+			target[n] = 0;
+			if (on_mount(target, mnt, len))
+				return links[i];
+		}
+	}
+	snprintf(path, sizeof(path), "/proc/%d/fd", (int)pid);
+	d = opendir(path);
+	while (d && (de = readdir(d))) {
+		char fd[320];
+
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(fd, sizeof(fd), "%s/%s", path, de->d_name);
+		n = readlink(fd, target, sizeof(target) - 1);
+		if (n > 0) {
+			target[n] = 0;
+			if (on_mount(target, mnt, len)) {
+				snprintf(what, size, "fd %s", de->d_name);
+				closedir(d);
+				return what;
+			}
+		}
+	}
+	if (d)
+		closedir(d);
+	snprintf(path, sizeof(path), "/proc/%d/maps", (int)pid);
+	f = fopen(path, "re");
+	while (f && fgets(line, sizeof(line), f)) {
+		char *p = strchr(line, '/');
+
+		if (p) {
+			p[strcspn(p, "\n")] = 0;
+			if (on_mount(p, mnt, len)) {
+				fclose(f);
+				return "mmap";
+			}
+		}
+	}
+	if (f)
+		fclose(f);
+	return NULL;
+}
+
+/*
+ * Who keeps @mnt busy, as far as /proc shows: processes whose working
+ * directory, root, executable, open file or mapping is on it, and mounts
+ * below it.  A kernel reference (a file still being released) shows
+ * nowhere.
+ */
+static void busy_holders(const char *mnt, char *out, size_t size)
+{
+	size_t len = strlen(mnt);
+	pid_t self = getpid();
+	struct dirent *de;
+	char line[4096];
+	int found = 0;
+	DIR *d;
+	FILE *f;
+
+	out[0] = 0;
+	d = opendir("/proc");
+	while (d && (de = readdir(d))) {
+		pid_t pid = (pid_t)atoi(de->d_name);
+		char what[340], comm[64] = "?", path[64];
+		const char *w;
+
+		if (pid <= 0 || pid == self)
+			continue;
+		w = holds(pid, mnt, len, what, sizeof(what));
+		if (!w)
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/comm", (int)pid);
+		if (read_file(path, comm, sizeof(comm)) > 0)
+			comm[strcspn(comm, "\n")] = 0;
+		if (found++ < 8)
+			appendf(out, size, "%s%d (%s) %s",
+				found > 1 ? ", " : "", (int)pid, comm, w);
+	}
+	if (d)
+		closedir(d);
+	if (found > 8)
+		appendf(out, size, " and %d more", found - 8);
+	f = fopen("/proc/self/mountinfo", "re");
+	while (f && fgets(line, sizeof(line), f)) {
+		char mp[4096];
+
+		/* ID PARENT MAJ:MIN ROOT MOUNTPOINT ... */
+		if (sscanf(line, "%*s %*s %*s %*s %4095s", mp) == 1 &&
+		    on_mount(mp, mnt, len) && strcmp(mp, mnt))
+			appendf(out, size, "%smount on %s", found++ ? ", " : "",
+				mp);
+	}
+	if (f)
+		fclose(f);
+	if (!found)
+		appendf(out, size,
+			"no process or mount that /proc shows (a kernel "
+			"reference, such as a file still being released)");
+}
+
+static int h_umount(const char *mnt, pid_t pid, double timeout_s, int lazy,
+		    const char *flush, double busy_s)
+{
+	uint64_t t_first = now_ns(), t0, t_um, t_gone;
+	int r, e, gone = 0, tries = 0;
+
+	/*
+	 * A mount can be busy for a moment after its last user is done: a
+	 * process still exiting, a file whose last reference a kernel worker
+	 * drops (AIO completion, delayed fput), on a loaded machine longer.
+	 * Retry for up to @busy_s seconds; the time measured starts at the
+	 * attempt that succeeds.
+	 */
+	for (;;) {
+		t0 = now_ns();
+		r = umount2(mnt, lazy ? MNT_DETACH : 0);
+		e = errno;
+		tries++;
+		if (r == 0 || e != EBUSY ||
+		    (double)(now_ns() - t_first) / 1e9 >= busy_s)
+			break;
+		nanosleep(&(struct timespec){ .tv_nsec = 100 * 1000000 }, NULL);
+	}
 	t_um = now_ns() - t0;
 	if (r == 0 && pid > 0)
 		gone = wait_gone(pid, timeout_s);
@@ -761,9 +916,21 @@ static int h_umount(const char *mnt, pid_t pid, double timeout_s, int lazy,
 	if (r == 0 && !gone && flush)
 		flush_dev(flush);
 	printf("{\"tool\":\"opbench\",\"op\":\"umount\",\"ns\":%" PRIu64
-	       ",\"umount_ns\":%" PRIu64 ",\"rc\":%d",
-	       t_gone, t_um, r < 0 ? e : (gone ? ETIMEDOUT : 0));
-	if (r < 0) {
+	       ",\"umount_ns\":%" PRIu64 ",\"rc\":%d,\"tries\":%d"
+	       ",\"busy_ns\":%" PRIu64,
+	       t_gone, t_um, r < 0 ? e : (gone ? ETIMEDOUT : 0), tries,
+	       t0 - t_first);
+	if (r < 0 && e == EBUSY) {
+		char who[2048], msg[2304];
+
+		busy_holders(mnt, who, sizeof(who));
+		snprintf(msg, sizeof(msg),
+			 "%s: still busy after %.1f s (%d tries); held by: %s",
+			 strerror(e), (double)(now_ns() - t_first) / 1e9, tries,
+			 who);
+		printf(",\"error\":");
+		json_str(stdout, msg);
+	} else if (r < 0) {
 		printf(",\"error\":");
 		json_str(stdout, strerror(e));
 	} else if (gone) {
@@ -815,7 +982,7 @@ static void usage(void)
 		"       opbench getattr|read FILE N [options]\n"
 		"       opbench time CMD... [--- CMD...]\n"
 		"       opbench umount MNT [--pid PID] [--timeout S] [--lazy]\n"
-		"                      [--flush DEV]\n"
+		"                      [--flush DEV] [--busy-wait S]\n"
 		"       opbench findpid MNT\n"
 		"       opbench snap [LABEL] [--pid PID | --pid-file F]\n"
 		"options: --pid PID, --pid-file F, --deadline S, --seed N,\n"
@@ -826,7 +993,7 @@ static void usage(void)
 int main(int argc, char **argv)
 {
 	const char *cmd, *args[3] = { NULL, NULL, NULL }, *flush = NULL;
-	double timeout_s = 60;
+	double timeout_s = 60, busy_s = 20;
 	int nargs = 0, lazy = 0;
 	char prefix = 'f';
 	size_t bs = 4096;
@@ -858,6 +1025,8 @@ int main(int argc, char **argv)
 			bs = (size_t)strtoul(argv[++i], NULL, 0);
 		} else if (!strcmp(a, "--flush") && i + 1 < argc) {
 			flush = argv[++i];
+		} else if (!strcmp(a, "--busy-wait") && i + 1 < argc) {
+			busy_s = atof(argv[++i]);
 		} else if (!strcmp(a, "--lazy")) {
 			lazy = 1;
 		} else if (a[0] == '-' && a[1] == '-') {
@@ -896,7 +1065,8 @@ int main(int argc, char **argv)
 		return w_read(args[0], strtoul(args[1], NULL, 0), bs);
 	} else if (!strcmp(cmd, "umount")) {
 		NEED(1);
-		return h_umount(args[0], daemon_pid, timeout_s, lazy, flush);
+		return h_umount(args[0], daemon_pid, timeout_s, lazy, flush,
+				busy_s);
 	} else if (!strcmp(cmd, "findpid")) {
 		pid_t pid;
 

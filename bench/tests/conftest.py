@@ -1,5 +1,6 @@
 # bench/tests: unit tests of the benchmark harness's parsers and report
-# generator (no VM, no mounts).  Run: /usr/bin/python3 -m pytest bench/tests
+# generator (no VM, no mounts), and of opbench's unmount (a tmpfs of its
+# own, as root).  Run: /usr/bin/python3 -m pytest bench/tests
 import os
 import shutil
 import sys
