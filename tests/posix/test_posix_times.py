@@ -185,24 +185,10 @@ def test_read_and_stat_change_no_mtime_ctime(fsroot):
 	assert (m, c) == (OLD_M, c0)
 
 
-def cached_fuse_cannot_see_reads(fs, request):
-	"""twinfs-fuse's optimized profile keeps file data in the kernel's page
-	cache (keep_cache, writeback_cache): a read served from there never
-	reaches the daemon, and the kernel does not keep atime for FUSE inodes
-	(S_NOATIME).  This is FUSE's limit, documented in docs/fuse.md; the
-	test still runs and must fail there (strict), and pass everywhere
-	else, base profile included."""
-	if fs.kind == 'fuse':
-		request.node.add_marker(pytest.mark.xfail(
-			strict=True, reason='FUSE page cache: cached reads never '
-			'reach the daemon (docs/fuse.md)'))
-
-
 def test_read_after_write_updates_atime(fsroot, fs, request):
 	"""Holds under relatime: atime <= mtime, so the next read updates
 	atime."""
 	need_atime(fsroot)
-	cached_fuse_cannot_see_reads(fs, request)
 	p = fsroot / 'f'
 	write_file(p, b'abc')
 	utimensat(p, OLD_A, UTIME_OMIT)		# atime older than mtime
@@ -218,7 +204,6 @@ def test_read_after_write_updates_atime_even_when_cached(fsroot, fs, request):
 	"""The same, when the data was just written (and is cached): the
 	read may be served from the page cache, atime must still move."""
 	need_atime(fsroot)
-	cached_fuse_cannot_see_reads(fs, request)
 	p = fsroot / 'f'
 	fd = os.open(p, os.O_RDWR | os.O_CREAT, 0o644)
 	try:
