@@ -22,7 +22,9 @@ repetitions only: 100,000 creates through FUSE take many minutes under
 TCG.
 
 Sizes are in MiB unless the name says otherwise.  Every value ends up in
-results.json, so a report always says what it measured.
+results.json, so a report always says what it measured.  A run limited
+with --only carries the list as the profile's "only" (absent: every
+workload).
 """
 
 ALL_GUEST = ['tmpfs', 'ext4', 'fuse2fs', 'exfat', 'exfat-fuse',
@@ -108,6 +110,55 @@ PROFILES = {
 		'vm_timeout_s': 300,
 	},
 }
+
+
+# --only: the workloads a run can be limited to, each with the workloads
+# that must run before it on the same mount (they make its files), which
+# then run and are reported too.  The names are the report's metrics
+# (results.json), except: mount (mount_cold, mount_warm, umount), getattr
+# and read4k (lat_getattr, lat_read4k), bigdir (create_big, readdir_big;
+# profiles with bigdir_files only), replay and kill9 (the recovery steps).
+# create brings lat_create, stat_uncached lat_lookup.
+WORKLOADS = {
+	'mount': [],
+	'seqwrite': [],
+	'seqread': ['seqwrite'],
+	'randread': ['seqwrite'],
+	'randwrite': ['seqwrite'],
+	'fsyncwrite': [],
+	'getattr': ['seqwrite'],
+	'read4k': ['seqwrite'],
+	'create': [],
+	'stat_cached': ['create'],
+	'readdir': ['create'],
+	'stat_uncached': ['create'],
+	'rename': ['create'],
+	'unlink': ['rename'],
+	'bigdir': [],
+	'replay': [],
+	'kill9': [],
+}
+
+
+def only(names):
+	"""The workloads to run for --only @names: @names and what they
+	need (WORKLOADS), in WORKLOADS order.  ValueError for an unknown
+	name or an empty list."""
+	want = set()
+
+	def add(n):
+		if n not in WORKLOADS:
+			raise ValueError('unknown workload %r (known: %s)' % (
+				n, ', '.join(WORKLOADS)))
+		if n not in want:
+			want.add(n)
+			for m in WORKLOADS[n]:
+				add(m)
+	for n in names:
+		add(n)
+	if not want:
+		raise ValueError('no workload named')
+	return [n for n in WORKLOADS if n in want]
 
 
 def get(name, **overrides):

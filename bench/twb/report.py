@@ -542,6 +542,8 @@ def env_line(data):
 		env.get('host_kernel', '?')))
 	bits.append('%s repetition%s in the guest' % (
 		p.get('reps'), '' if p.get('reps') == 1 else 's'))
+	if p.get('only'):
+		bits.append('only %s' % ','.join(p['only']))
 	return ', '.join(bits)
 
 

@@ -32,7 +32,7 @@ import subprocess
 import sys
 import time
 
-from . import fiojob
+from . import fiojob, profiles
 from .subjects import SUBJECTS, expand
 
 KPROBE = 'twbench_fusereq'
@@ -73,6 +73,15 @@ class Runner:
 		self.have_kprobe = False
 		self.cmd_times = []
 		self.last_cmd = None
+		# --only: the workloads to measure (None: all of them)
+		self.only = profiles.only(self.p['only']) \
+			if self.p.get('only') else None
+
+	def wants(self, *workloads):
+		"""Whether any of @workloads (profiles.WORKLOADS) is measured
+		in this run."""
+		return self.only is None or any(w in self.only
+						for w in workloads)
 
 	# -- output ---------------------------------------------------------
 	def emit(self, rec):
@@ -467,7 +476,9 @@ class Runner:
 		job = os.path.join(self.sdir, 'data.fio')
 		with open(job, 'w') as f:
 			f.write(fiojob.jobfile(self.p, self.mnt, self.ctl,
-					       s['persistent']))
+					       s['persistent'], only=[
+						       j for j in fiojob.JOBS
+						       if self.wants(j)]))
 		res = os.path.join(self.sdir, 'fio.json')
 		limit = 5 * self.p['fio_runtime_s'] + 300
 		out, err, rc = self.run(['fio', '--output-format=json',
@@ -500,14 +511,19 @@ class Runner:
 		if not os.path.exists(f):
 			raise StepError('no seq.dat (the fio step failed)')
 		self.ctl_run('remount')
-		out, _ = self.opbench('read', f, str(self.p['read_ops']),
-				      '--pid-file', self.pidf, '--deadline',
-				      str(self.p['op_deadline_s']))
-		self.raw('opbench', 'read4k', out)
-		out, _ = self.opbench('getattr', f, str(self.p['getattr_ops']),
-				      '--pid-file', self.pidf, '--deadline',
-				      str(self.p['op_deadline_s']))
-		self.raw('opbench', 'getattr', out)
+		if self.wants('read4k'):
+			out, _ = self.opbench('read', f, str(self.p['read_ops']),
+					      '--pid-file', self.pidf,
+					      '--deadline',
+					      str(self.p['op_deadline_s']))
+			self.raw('opbench', 'read4k', out)
+		if self.wants('getattr'):
+			out, _ = self.opbench('getattr', f,
+					      str(self.p['getattr_ops']),
+					      '--pid-file', self.pidf,
+					      '--deadline',
+					      str(self.p['op_deadline_s']))
+			self.raw('opbench', 'getattr', out)
 
 	def ob(self, step, *args):
 		out, _ = self.opbench(*args, '--pid-file', self.pidf,
@@ -520,15 +536,22 @@ class Runner:
 			self.ctl_run('mount')
 		d = os.path.join(self.mnt, 'meta')
 		n = self.p['meta_files']
+		# every other metadata workload needs create's files
 		r = self.ob('create', 'create', d, str(n))
 		n = r['ops']
-		self.ob('stat_cached', 'stat', d, str(n))
-		self.ctl_run('remount')
-		self.ob('readdir', 'readdir', d)
-		self.ctl_run('remount')
-		self.ob('stat_uncached', 'stat', d, str(n))
-		r = self.ob('rename', 'rename', d, str(n))
-		self.ob('unlink', 'unlink', d, str(r['ops']), '--prefix', 'r')
+		if self.wants('stat_cached'):
+			self.ob('stat_cached', 'stat', d, str(n))
+		if self.wants('readdir'):
+			self.ctl_run('remount')
+			self.ob('readdir', 'readdir', d)
+		if self.wants('stat_uncached'):
+			self.ctl_run('remount')
+			self.ob('stat_uncached', 'stat', d, str(n))
+		if self.wants('rename'):
+			r = self.ob('rename', 'rename', d, str(n))
+			if self.wants('unlink'):
+				self.ob('unlink', 'unlink', d, str(r['ops']),
+					'--prefix', 'r')
 
 	def s_bigdir(self):
 		if not self.mounted():
@@ -601,12 +624,19 @@ class Runner:
 
 	# -- the plan ---------------------------------------------------------
 	def subject_steps(self, name):
-		steps = [('mkfs', self.mkfs), ('mounts', self.s_mounts),
-			 ('data', self.s_data), ('latency', self.s_latency),
-			 ('meta', self.s_meta)]
-		if self.p.get('bigdir_files') and (self.rep is None or
-						   self.rep < self.p.get(
-							   'bigdir_reps', 1 << 30)):
+		steps = [('mkfs', self.mkfs)]
+		if self.wants('mount'):
+			steps.append(('mounts', self.s_mounts))
+		if self.wants(*fiojob.JOBS):
+			steps.append(('data', self.s_data))
+		if self.wants('getattr', 'read4k'):
+			steps.append(('latency', self.s_latency))
+		if self.wants('create', 'stat_cached', 'readdir',
+			      'stat_uncached', 'rename', 'unlink'):
+			steps.append(('meta', self.s_meta))
+		if self.p.get('bigdir_files') and self.wants('bigdir') and (
+				self.rep is None or self.rep < self.p.get(
+					'bigdir_reps', 1 << 30)):
 			steps.append(('bigdir', self.s_bigdir))
 		steps.append(('umount', self.s_final_umount))
 		return steps
@@ -621,9 +651,11 @@ class Runner:
 		if s['family'] != 'twinfs':
 			return steps
 		for mib in self.p.get('replay_mib') or []:
-			steps.append(('replay %d MiB' % mib, self.s_replay, mib,
-				      self.p.get('replay_reps', 1)))
-		if s['home'] == 'fuse':
+			if self.wants('replay'):
+				steps.append(('replay %d MiB' % mib,
+					      self.s_replay, mib,
+					      self.p.get('replay_reps', 1)))
+		if s['home'] == 'fuse' and self.wants('kill9'):
 			steps.append(('kill -9', self.s_kill9, None,
 				      self.p.get('recovery_reps', 1)))
 		return steps
