@@ -25,6 +25,7 @@
 #include <linux/module.h>
 #include <linux/moduleparam.h>
 #include <linux/sched.h>
+#include <linux/sched/signal.h>
 #include <linux/spinlock.h>
 #include <linux/string.h>
 
@@ -153,8 +154,18 @@ int tw_fault_point(struct tw_dev *dev, const char *where)
 			return -EIO;
 		case F_HANG:
 			pr_err("twinfs: fault point %s: hanging\n", where);
-			for (;;)
-				msleep_interruptible(1000);
+			/*
+			 * Interruptible (state S) until a signal comes; a
+			 * pending signal cuts every interruptible sleep
+			 * short and is never delivered here, so from then on
+			 * sleep uninterruptibly (D) instead of spinning.
+			 */
+			for (;;) {
+				if (signal_pending(current))
+					msleep(1000);
+				else
+					msleep_interruptible(1000);
+			}
 		case F_CRASH:
 			pr_err("twinfs: fault point %s: NULL dereference\n",
 			       where);
