@@ -360,7 +360,7 @@ class VM:
 		     timeout=600, mode='hostfs', accel=None, out=None,
 		     err=None, console_echo=None, panic_on_oops=False,
 		     oops_grace=OOPS_GRACE, share_project=True, build=False,
-		     qemu_extra=()):
+		     qemu_extra=(), tcg_thread=None):
 		self.cmd = list(cmd or [])
 		self.shell = shell
 		self.memory = str(memory)
@@ -380,6 +380,13 @@ class VM:
 		self.timeout = timeout
 		self.mode = mode
 		self.accel = accel or ('kvm' if hw_virt() else 'tcg')
+		# TCG only: 'single' runs every vCPU in one host thread.  With
+		# one thread each (QEMU's default, 'multi'), the kernel's
+		# cross-CPU code patching (text_poke_bp: ftrace, static calls)
+		# livelocked the guest once in about 45 tracer switches:
+		# one vCPU looped in the int3 handler and never answered the
+		# other's sync IPI (docs/vm.md).
+		self.tcg_thread = tcg_thread
 		self.out = out
 		self.err = err
 		self.console_echo = console_echo
@@ -450,7 +457,10 @@ class VM:
 		cmdline += self.append
 		a = ['qemu-system-x86_64', '-nodefaults', '-no-user-config',
 		     '-display', 'none', '-no-reboot',
-		     '-machine', 'pc', '-accel', self.accel,
+		     '-machine', 'pc', '-accel', self.accel + (
+			     ',thread=%s' % self.tcg_thread
+			     if self.accel == 'tcg' and self.tcg_thread
+			     else ''),
 		     '-cpu', 'host' if self.accel == 'kvm' else 'max',
 		     '-m', self.memory, '-smp', str(self.cpus),
 		     '-kernel', kernel, '-initrd', initrd,

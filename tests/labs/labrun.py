@@ -15,6 +15,10 @@
 #                         ... in a guest booted with this on the kernel
 #                         command line (vm/run -a; a new boot whenever
 #                         it changes from one guest step to the next)
+#   ```sh guest vm=--tcg-thread=single
+#                         ... in a guest started with these vm/run
+#                         options (comma-separated; a new boot whenever
+#                         they change, as for append=)
 #   ```output             what the step before must print (its stdout and
 #                         stderr together)
 #
@@ -67,6 +71,7 @@ class Step:
 		self.script = script
 		self.status = opts.get('status', '0')
 		self.append = opts.get('append', '')
+		self.vm = opts.get('vm', '')
 		self.timeout = int(opts.get('timeout', '0')) or None
 		self.expect = None	# (line, [pattern lines])
 		self.output = None
@@ -199,12 +204,16 @@ def shell_script(steps, outdir, lab_dir, env_lines):
 	return '\n'.join(s) + '\n'
 
 
-def run_batch(steps, where, lab_dir, build, env_lines, timeout, append=''):
+def run_batch(steps, where, lab_dir, build, env_lines, timeout, append='',
+	      vm=''):
 	"""Run consecutive steps of one place; fills in output and rc.
 	Returns a note about the batch (vm/run's verdict) or None."""
-	outdir = os.path.join(lab_dir, '.labrun')
+	# one directory per batch, named after its first step's line, so
+	# that --keep keeps them all
+	outdir = os.path.join(lab_dir, '.labrun', 'line%d' % steps[0].line)
 	shutil.rmtree(outdir, ignore_errors=True)
 	os.makedirs(outdir)
+	console = os.path.join(outdir, 'console.log')
 	script = os.path.join(outdir, 'steps.sh')
 	with open(script, 'w') as f:
 		f.write(shell_script(steps, outdir, lab_dir, env_lines))
@@ -212,9 +221,12 @@ def run_batch(steps, where, lab_dir, build, env_lines, timeout, append=''):
 	if where == 'host':
 		cmd = ['bash', script]
 	else:
-		cmd = [VMRUN, '-t', str(timeout), '-C', lab_dir]
+		cmd = [VMRUN, '-t', str(timeout), '-C', lab_dir,
+		       '--console-log', console]
 		if append:
 			cmd += ['-a', append]
+		if vm:
+			cmd += vm.split(',')
 		cmd += ['--', 'bash', script]
 	try:
 		r = subprocess.run(cmd, stdin=subprocess.DEVNULL,
@@ -228,6 +240,12 @@ def run_batch(steps, where, lab_dir, build, env_lines, timeout, append=''):
 				r.returncode, r.stdout[-3000:]))
 	except subprocess.TimeoutExpired:
 		note = '%s did not finish in %d s' % (where, timeout + 60)
+	if note and where == 'guest' and os.path.exists(console):
+		# what the kernel said last: an oops, a stall, a hung task
+		with open(console, errors='replace') as f:
+			tail = f.read().splitlines()[-40:]
+		note += '\nthe end of the guest\'s console (%s):\n%s' % (
+			os.path.relpath(console, lab_dir), '\n'.join(tail))
 	for n, st in enumerate(steps):
 		base = os.path.join(outdir, str(n))
 		try:
@@ -262,11 +280,13 @@ def run_lab(path, build, keep, timeout):
 	while i < len(steps):
 		j = i
 		while j < len(steps) and steps[j].where == steps[i].where \
-				and steps[j].append == steps[i].append:
+				and steps[j].append == steps[i].append \
+				and steps[j].vm == steps[i].vm:
 			j += 1
 		batch = steps[i:j]
 		note = run_batch(batch, steps[i].where, lab_dir, build,
-				 env_lines, timeout, steps[i].append)
+				 env_lines, timeout, steps[i].append,
+				 steps[i].vm)
 		for st in batch:
 			problems = check(st) if st.rc is not None else \
 				['did not run']
