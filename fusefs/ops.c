@@ -78,7 +78,12 @@ void tf_fill_entry(struct tf_state *s, const struct tw_attr *a,
 {
 	memset(e, 0, sizeof(*e));
 	e->ino = a->ino;
-	e->generation = a->generation;
+	/*
+	 * The kernel made the root inode itself, with generation 0, and
+	 * takes a root of any other generation (a LOOKUP of ".." that
+	 * answers it) for a reused node ID: it would mark its root bad.
+	 */
+	e->generation = a->ino == FUSE_ROOT_ID ? 0 : a->generation;
 	tf_fill_stat(a, &e->attr);
 	e->attr_timeout = s->cfg->attr_timeout;
 	e->entry_timeout = s->cfg->entry_timeout;
@@ -196,7 +201,12 @@ static void tf_init(void *userdata, struct fuse_conn_info *conn)
 	}
 	if (conn->capable & FUSE_CAP_PARALLEL_DIROPS)
 		conn->want |= FUSE_CAP_PARALLEL_DIROPS;
-	conn->want &= ~FUSE_CAP_EXPORT_SUPPORT;
+	/* the remount helper's ioctl goes to the root directory */
+	if (conn->capable & FUSE_CAP_IOCTL_DIR)
+		conn->want |= FUSE_CAP_IOCTL_DIR;
+	/* file handles that outlive the kernel's inode cache: see tf_lookup */
+	if (conn->capable & FUSE_CAP_EXPORT_SUPPORT)
+		conn->want |= FUSE_CAP_EXPORT_SUPPORT;
 	conn->max_write = c->max_write;
 	conn->max_read = c->max_read;
 	if (conn->max_readahead > c->max_read)
@@ -214,12 +224,41 @@ static void tf_destroy(void *userdata)
 
 /* ---- inodes ---- */
 
+/*
+ * The kernel decodes a file handle (node ID, generation) of an inode it no
+ * longer caches with a LOOKUP of "." in the node ID itself, whatever its
+ * type, and finds a directory's parent with a LOOKUP of ".." (export
+ * support).  Node IDs are inode numbers, so both hold across FORGETs and
+ * remounts; the kernel compares the generation.  A free slot, and an
+ * inode whose last link is gone (the kernel no longer holds it, or it
+ * would not ask), is ESTALE, as for ext4; so is a directory already
+ * removed.  Never a negative entry: there is no dentry to cache it in.
+ */
+static int lookup_dot(struct tf_state *s, fuse_ino_t ino, bool dotdot,
+		      struct tw_attr *a)
+{
+	int err;
+
+	err = tw_lookup(s->fs, ino, "..", dotdot ? 2 : 1, a);
+	if (err == -ENOENT || (!err && !a->nlink))
+		err = -ESTALE;
+	return err;
+}
+
 static void tf_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
 	struct tf_state *s = ST(req);
 	struct tw_attr a;
 	int err;
 
+	if (name[0] == '.' && (!name[1] || (name[1] == '.' && !name[2]))) {
+		err = lookup_dot(s, parent, name[1] == '.', &a);
+		if (err)
+			tf_reply_err(req, err);
+		else
+			tf_reply_entry(req, &a);
+		return;
+	}
 	err = tw_lookup(s->fs, parent, name, (u32)strlen(name), &a);
 	if (err == -ENOENT && s->cfg->negative_timeout > 0) {
 		struct fuse_entry_param e;

@@ -12,6 +12,7 @@
  */
 #include <linux/buffer_head.h>
 #include <linux/cred.h>
+#include <linux/exportfs.h>
 #include <linux/fs.h>
 #include <linux/mm.h>
 #include <linux/pagemap.h>
@@ -71,8 +72,14 @@ static void refresh(struct inode *inode)
 		twinfs_fill_inode(inode, &a, false);
 }
 
-struct inode *twinfs_iget(struct super_block *sb, u64 ino,
-			  const struct tw_attr *known)
+/*
+ * The VFS inode of @ino, read from the core unless @known gives its
+ * attributes.  A name that leads to a free inode is corruption (EUCLEAN);
+ * a file handle that does (@by_handle) is merely stale, and so is one of
+ * an inode that has lost its last link and that the VFS no longer holds.
+ */
+static struct inode *iget_common(struct super_block *sb, u64 ino,
+				 const struct tw_attr *known, bool by_handle)
 {
 	struct tw_attr a;
 	struct inode *inode;
@@ -87,9 +94,13 @@ struct inode *twinfs_iget(struct super_block *sb, u64 ino,
 		a = *known;
 	} else {
 		err = tw_getattr(TW_SB(sb)->fs, ino, &a);
+		if (!err && by_handle && !a.nlink)
+			err = -ESTALE;
 		if (err) {
 			iget_failed(inode);
-			return ERR_PTR(err == -ESTALE ? -EUCLEAN : err);
+			if (err == -ESTALE && !by_handle)
+				err = -EUCLEAN;
+			return ERR_PTR(err);
 		}
 	}
 	twinfs_fill_inode(inode, &a, true);
@@ -114,6 +125,12 @@ struct inode *twinfs_iget(struct super_block *sb, u64 ino,
 	}
 	unlock_new_inode(inode);
 	return inode;
+}
+
+struct inode *twinfs_iget(struct super_block *sb, u64 ino,
+			  const struct tw_attr *known)
+{
+	return iget_common(sb, ino, known, false);
 }
 
 /* ---- names ---- */
@@ -488,6 +505,78 @@ const struct xattr_handler *twinfs_xattr_handlers[] = {
 	&twinfs_trusted_xattr,
 	&twinfs_security_xattr,
 	NULL,
+};
+
+/* ---- file handles (NFS export, open_by_handle_at) ---- */
+
+/*
+ * A handle is the VFS's FILEID_INO32_GEN: the inode number and its
+ * generation, which the core bumps each time a slot is used again.  It
+ * names the inode across cache drops and remounts; once the inode is
+ * freed, or its slot holds another file, it is stale (ESTALE).  Inode
+ * numbers fit in 32 bits (the format's inode count is a u32).
+ */
+static struct inode *twinfs_nfs_get_inode(struct super_block *sb, u64 ino,
+					  u32 generation)
+{
+	struct inode *inode;
+
+	if (ino < TW_ROOT_INO)
+		return ERR_PTR(-ESTALE);
+	/* a cached inode is taken as it is; else the core reads it
+	 * (ESTALE for a free slot or an inode number out of range) */
+	inode = iget_common(sb, ino, NULL, true);
+	if (IS_ERR(inode))
+		return ERR_CAST(inode);
+	if (inode->i_generation != generation) {
+		iput(inode);
+		return ERR_PTR(-ESTALE);
+	}
+	return inode;
+}
+
+static struct dentry *twinfs_fh_to_dentry(struct super_block *sb,
+					  struct fid *fid, int fh_len,
+					  int fh_type)
+{
+	return generic_fh_to_dentry(sb, fid, fh_len, fh_type,
+				    twinfs_nfs_get_inode);
+}
+
+static struct dentry *twinfs_fh_to_parent(struct super_block *sb,
+					  struct fid *fid, int fh_len,
+					  int fh_type)
+{
+	return generic_fh_to_parent(sb, fid, fh_len, fh_type,
+				    twinfs_nfs_get_inode);
+}
+
+/* A directory's parent, for reconnecting a directory decoded from a
+ * handle to the tree: the core's "..", kept in the directory header. */
+static struct dentry *twinfs_get_parent(struct dentry *child)
+{
+	struct inode *dir = d_inode(child);
+	struct tw_attr a;
+	int err;
+
+	err = tw_lookup(TW_FS(dir), dir->i_ino, "..", 2, &a);
+	if (err)
+		return ERR_PTR(err == -ENOENT ? -ESTALE : err);
+	return d_obtain_alias(iget_common(dir->i_sb, a.ino, NULL, true));
+}
+
+/* nfsd's "sync" export: a change it made is durable before it answers */
+static int twinfs_commit_metadata(struct inode *inode)
+{
+	return tw_fsync(TW_FS(inode), inode->i_ino, false);
+}
+
+const struct export_operations twinfs_export_ops = {
+	.encode_fh = TW_ENCODE_FH,
+	.fh_to_dentry = twinfs_fh_to_dentry,
+	.fh_to_parent = twinfs_fh_to_parent,
+	.get_parent = twinfs_get_parent,
+	.commit_metadata = twinfs_commit_metadata,
 };
 
 /* ---- operation tables ---- */

@@ -220,6 +220,7 @@ static int twinfs_fill_super(struct super_block *sb, struct fs_context *fc)
 	sb->s_magic = TW_SB_MAGIC;
 	sb->s_op = &twinfs_sops;
 	sb->s_xattr = twinfs_xattr_handlers;
+	sb->s_export_op = &twinfs_export_ops;
 	sb->s_maxbytes = TW_MAX_FILE_SIZE;
 	sb->s_time_gran = 1;
 	sb->s_time_min = S64_MIN / NSEC_PER_SEC;

@@ -13,6 +13,7 @@
 #define TW_COMPAT_H
 
 #include <linux/version.h>
+#include <linux/exportfs.h>
 #include <linux/fs.h>
 
 /* 6.3: idmapped mounts pass a struct mnt_idmap instead of a user_namespace */
@@ -70,6 +71,17 @@
 #define tw_splice_read filemap_splice_read
 #else
 #define tw_splice_read generic_file_splice_read
+#endif
+
+/*
+ * 6.7: ->encode_fh became mandatory for exporting; 6.1 encodes
+ * FILEID_INO32_GEN itself when it is NULL, as generic_encode_ino32_fh
+ * does later
+ */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 7, 0)
+#define TW_ENCODE_FH generic_encode_ino32_fh
+#else
+#define TW_ENCODE_FH NULL
 #endif
 
 /* 6.9: the block device of a superblock is opened as a file */

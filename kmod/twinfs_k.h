@@ -50,6 +50,7 @@ extern const struct inode_operations twinfs_file_iops;
 extern const struct inode_operations twinfs_symlink_iops;
 extern const struct inode_operations twinfs_special_iops;
 extern const struct xattr_handler *twinfs_xattr_handlers[];
+extern const struct export_operations twinfs_export_ops;
 struct inode *twinfs_iget(struct super_block *sb, u64 ino,
 			  const struct tw_attr *known);
 void twinfs_fill_inode(struct inode *inode, const struct tw_attr *a,

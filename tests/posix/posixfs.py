@@ -13,6 +13,8 @@
 #   write_until_enospc(), check_written()
 #                       fill a filesystem with write() alone; verify it
 #   direct_write_race() buffered reads racing asynchronous O_DIRECT writes
+#   name_to_handle(), open_by_handle(), drop_caches()
+#                       file handles (name_to_handle_at/open_by_handle_at)
 #   mount_options()     the mount options of the filesystem holding a path
 #   snapshot(), diff_snapshots()   whole-tree metadata+content comparison
 import ctypes
@@ -327,6 +329,83 @@ def direct_write_race(path, rounds=100, size=1 << 20):
 		buf.close()
 		os.close(dfd)
 		os.close(bfd)
+
+
+# -- file handles ---------------------------------------------------------------
+
+MAX_HANDLE_SZ = 128
+
+
+class _FileHandle(ctypes.Structure):
+	_fields_ = [('handle_bytes', ctypes.c_uint),
+		    ('handle_type', ctypes.c_int),
+		    ('f_handle', ctypes.c_ubyte * MAX_HANDLE_SZ)]
+
+
+class Handle:
+	"""A file handle as name_to_handle_at(2) gave it: the type and the
+	opaque bytes (which only the filesystem that made them reads)."""
+
+	def __init__(self, htype, data):
+		self.type = htype
+		self.data = bytes(data)
+
+	def words(self):
+		"""The bytes as native 32-bit words (the kernel's struct fid)."""
+		return list(struct.unpack('=%dI' % (len(self.data) // 4),
+					  self.data[:len(self.data) // 4 * 4]))
+
+	def with_words(self, words):
+		return Handle(self.type, struct.pack('=%dI' % len(words),
+						     *words))
+
+	def __repr__(self):
+		return 'Handle(type=%#x, %s)' % (self.type, self.data.hex())
+
+
+def name_to_handle(path, follow=False, dirfd=AT_FDCWD):
+	"""name_to_handle_at(2) of path: a Handle.  Raises OSError (e.g.
+	EOPNOTSUPP where the filesystem cannot export handles)."""
+	fh = _FileHandle()
+	fh.handle_bytes = MAX_HANDLE_SZ
+	mount_id = ctypes.c_int()
+	r = _libc.name_to_handle_at(ctypes.c_int(dirfd), os.fsencode(path),
+				    ctypes.byref(fh), ctypes.byref(mount_id),
+				    ctypes.c_int(0x400 if follow else 0))
+	if r != 0:
+		e = ctypes.get_errno()
+		raise OSError(e, os.strerror(e), str(path))
+	return Handle(fh.handle_type, bytes(fh.f_handle[:fh.handle_bytes]))
+
+
+def open_by_handle(mount_path, handle, flags=os.O_RDONLY):
+	"""open_by_handle_at(2): a descriptor for the file handle names on
+	the filesystem mounted at (or holding) mount_path.  Needs
+	CAP_DAC_READ_SEARCH.  Raises OSError (ESTALE for a handle of a file
+	that is gone)."""
+	mfd = os.open(mount_path, os.O_RDONLY | os.O_DIRECTORY)
+	try:
+		fh = _FileHandle()
+		fh.handle_bytes = len(handle.data)
+		fh.handle_type = handle.type
+		ctypes.memmove(fh.f_handle, handle.data, len(handle.data))
+		fd = _libc.open_by_handle_at(ctypes.c_int(mfd),
+					     ctypes.byref(fh),
+					     ctypes.c_int(flags | os.O_CLOEXEC))
+		if fd < 0:
+			e = ctypes.get_errno()
+			raise OSError(e, os.strerror(e), repr(handle))
+		return fd
+	finally:
+		os.close(mfd)
+
+
+def drop_caches():
+	"""Write back and drop the kernel's clean page cache, dentries and
+	inodes (needs root), so that the next access asks the filesystem."""
+	os.sync()
+	with open('/proc/sys/vm/drop_caches', 'w') as f:
+		f.write('3\n')
 
 
 # -- running as another user --------------------------------------------------
