@@ -14,6 +14,10 @@
  *   twinfs-ctl IMAGE getxattr PATH N    twinfs-ctl IMAGE df
  *   twinfs-ctl IMAGE write PATH OFFSET TEXT
  *   twinfs-ctl IMAGE -                  (commands from stdin, one a line)
+ *   twinfs-ctl --help | --version
+ *
+ * Exit status: 0 done, 1 the image or a command failed, 2 bad usage.  The
+ * manual page is man/twinfs-ctl.8.in: keep it in step with usage().
  *
  * Layer: tools.  Calls the core API (twinfs.h), the user-space environment
  * (user/tw_user.h), toolutil and the C library.
@@ -192,17 +196,30 @@ static int cmd_stat(const char *path)
 	return 0;
 }
 
-static void usage(void)
+static void usage(FILE *f)
 {
-	fprintf(stderr,
-		"usage: twinfs-ctl IMAGE COMMAND [ARGS]\n"
-		"commands: ls [-l] [PATH] | mkdir PATH | put FILE|- PATH |\n"
+	fprintf(f,
+		"Usage: twinfs-ctl IMAGE COMMAND [ARGS]\n"
+		"       twinfs-ctl IMAGE -\n"
+		"\n"
+		"Use the twinfs filesystem in IMAGE without mounting it: the core runs\n"
+		"in this process.  Paths are from the filesystem's root.\n"
+		"\n"
+		"Commands:\n"
+		"  ls [-l] [PATH] | mkdir PATH | put FILE|- PATH |\n"
 		"  get PATH [FILE] | cat PATH | rm PATH | rmdir PATH |\n"
 		"  mv OLD NEW | ln OLD NEW | symlink TARGET PATH | stat PATH |\n"
 		"  truncate PATH SIZE | chmod OCTAL PATH |\n"
 		"  setxattr PATH NAME VALUE | getxattr PATH NAME | df |\n"
 		"  write PATH OFFSET TEXT\n"
-		"  - (read commands from standard input, one per line)\n");
+		"  -  read commands from standard input, one per line\n"
+		"\n"
+		"Options (instead of IMAGE):\n"
+		"  -V, --version  print the version and exit\n"
+		"  -h, --help     print this help and exit\n"
+		"\n"
+		"Exit status: 0 done, 1 the image or a command failed, 2 bad usage.\n"
+		"See twinfs-ctl(8).\n");
 }
 
 static int run(int argc, char **argv)
@@ -216,7 +233,7 @@ static int run(int argc, char **argv)
 #define NEED(n)                         \
 	do {                            \
 		if (argc != (n) + 1) {  \
-			usage();        \
+			usage(stderr);  \
 			return -EINVAL; \
 		}                       \
 	} while (0)
@@ -240,7 +257,7 @@ static int run(int argc, char **argv)
 	}
 	if (!strcmp(cmd, "get") || !strcmp(cmd, "cat")) {
 		if (argc < 2 || argc > 3) {
-			usage();
+			usage(stderr);
 			return -EINVAL;
 		}
 		return cmd_get(argv[1], argc == 3 ? argv[2] : NULL);
@@ -360,7 +377,7 @@ static int run(int argc, char **argv)
 		       (unsigned long long)st.ffree);
 		return 0;
 	}
-	usage();
+	usage(stderr);
 	return -EINVAL;
 }
 
@@ -398,8 +415,32 @@ int main(int argc, char **argv)
 
 	tu_set_prog(argv[0]);
 	tu_log_capture(TW_LOG_WARN);
+	/* options only in place of IMAGE; "--" ends them */
+	if (argc > 1 && !strcmp(argv[1], "--")) {
+		argv++;
+		argc--;
+	} else if (argc > 1 &&
+		   (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
+		usage(stdout);
+		return 0;
+	} else if (argc > 1 &&
+		   (!strcmp(argv[1], "-V") || !strcmp(argv[1], "--version"))) {
+		tu_version("twinfs-ctl");
+		return 0;
+	} else if (argc > 1 && argv[1][0] == '-' && argv[1][1]) {
+		if (argv[1][1] == '-')
+			tu_err("unrecognized option '%s'", argv[1]);
+		else
+			tu_err("invalid option -- '%c'", argv[1][1]);
+		tu_try_help();
+		return 2;
+	}
 	if (argc < 3) {
-		usage();
+		if (argc < 2)
+			tu_err("missing IMAGE and COMMAND");
+		else
+			tu_err("missing COMMAND");
+		tu_try_help();
 		return 2;
 	}
 	ro = !strcmp(argv[2], "ls") || !strcmp(argv[2], "cat") ||

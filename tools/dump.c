@@ -6,6 +6,11 @@
  *   twinfs-dump [--json] IMAGE [superblock | inode N | dir N | ls PATH |
  *                               stat PATH | journal | bitmap | orphans |
  *                               block N]
+ *   twinfs-dump --help | --version
+ *
+ * Exit status: 0 shown, 1 the image could not be read or is not valid
+ * twinfs, 2 bad usage.  The manual page is man/twinfs-dump.8.in: keep it
+ * in step with usage().
  *
  * The image is opened read-only and never written.  Raw structures (the
  * superblock, the journal, a block) are read from the device as they are;
@@ -2649,12 +2654,16 @@ static void usage(FILE *f)
 		"  block N       block N as on disk: region, header, hex dump\n"
 		"\n"
 		"Options:\n"
-		"  -j, --json    write JSON instead of text\n"
-		"  -h, --help    this help\n"
+		"  -j, --json     write JSON instead of text\n"
+		"  -V, --version  print the version and exit\n"
+		"  -h, --help     print this help and exit\n"
 		"\n"
 		"superblock, journal and block N read the device as it is; the others\n"
 		"mount the image read-only through the core, which replays committed\n"
-		"journal transactions in memory only.\n",
+		"journal transactions in memory only.\n"
+		"\n"
+		"Exit status: 0 shown, 1 unreadable or invalid image, 2 bad usage.\n"
+		"See twinfs-dump(8).\n",
 		tu_prog);
 }
 
@@ -2682,6 +2691,7 @@ int main(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "json", no_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *cmd = NULL, *arg = NULL;
@@ -2691,22 +2701,29 @@ int main(int argc, char **argv)
 
 	tu_set_prog(argv[0]);
 	out = stdout;
-	while ((c = getopt_long(argc, argv, "jh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "jVh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'j':
 			json = true;
 			break;
+		case 'V':
+			tu_version("twinfs-dump");
+			return 0;
 		case 'h':
 			usage(stdout);
 			return 0;
-		default:
-			usage(stderr);
+		default: /* getopt has said what is wrong */
+			tu_try_help();
 			return 2;
 		}
 	}
 	nargs = argc - optind;
 	if (nargs < 1 || nargs > 3) {
-		usage(stderr);
+		if (nargs < 1)
+			tu_err("missing IMAGE");
+		else
+			tu_err("too many arguments: '%s'", argv[optind + 3]);
+		tu_try_help();
 		return 2;
 	}
 	image = argv[optind];
@@ -2736,7 +2753,7 @@ int main(int argc, char **argv)
 		}
 	} else {
 		tu_err("unknown command '%s'", cmd);
-		usage(stderr);
+		tu_try_help();
 		return 2;
 	}
 

@@ -5,6 +5,10 @@
  *
  *   mkfs.twinfs [-L label] [-N inodes] [-J journal-blocks] [-U uuid]
  *               [-q] [-F] DEVICE [SIZE]
+ *   mkfs.twinfs --help | --version
+ *
+ * Exit status: 0 made, 1 failed or bad usage (as mke2fs).  The manual page
+ * is man/mkfs.twinfs.8.in: keep it in step with usage().
  *
  * Layer: tools (user space).  Calls the core's public API (tw_mkfs(),
  * tw_validate_super()), the user-space environment (tw_user.h) and
@@ -34,8 +38,10 @@ static void usage(FILE *f)
 		"  -U uuid            filesystem UUID, or \"random\" (the default)\n"
 		"  -q                 quiet: print nothing but errors\n"
 		"  -F                 force (accepted for compatibility with mke2fs)\n"
-		"  -V                 print the version and exit\n"
-		"  -h                 this help\n",
+		"  -V, --version      print the version and exit\n"
+		"  -h, --help         print this help and exit\n"
+		"\n"
+		"Exit status: 0 made, 1 failed or bad usage.  See mkfs.twinfs(8).\n",
 		tu_prog, (int)strlen(tu_prog), "", TW_LABEL_LEN - 1,
 		TW_MIN_JOURNAL, TW_MAX_JOURNAL);
 }
@@ -200,6 +206,11 @@ static int verify(struct tw_dev *dev, const char *path, u64 blocks,
 
 int main(int argc, char **argv)
 {
+	static const struct option long_opts[] = {
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
 	struct tw_mkfs_opts o = { 0 };
 	const char *path, *label = NULL, *uuid_arg = NULL, *why;
 	u64 size = 0, v, blocks, min;
@@ -210,7 +221,8 @@ int main(int argc, char **argv)
 
 	tu_set_prog(argv[0]);
 	tu_log_capture(TW_LOG_WARN);
-	while ((c = getopt(argc, argv, "L:N:J:U:qFVh")) != -1) {
+	while ((c = getopt_long(argc, argv, "L:N:J:U:qFVh", long_opts, NULL)) !=
+	       -1) {
 		switch (c) {
 		case 'L':
 			label = optarg;
@@ -247,19 +259,22 @@ int main(int argc, char **argv)
 		case 'F':
 			break;
 		case 'V':
-			printf("mkfs.twinfs (twinfs) on-disk format %u\n",
-			       TW_FORMAT_VERSION);
+			tu_version("mkfs.twinfs");
 			return 0;
 		case 'h':
 			usage(stdout);
 			return 0;
-		default:
-			usage(stderr);
+		default: /* getopt has said what is wrong */
+			tu_try_help();
 			return 1;
 		}
 	}
 	if (optind >= argc || argc - optind > 2) {
-		usage(stderr);
+		if (optind >= argc)
+			tu_err("missing DEVICE");
+		else
+			tu_err("too many arguments: '%s'", argv[optind + 2]);
+		tu_try_help();
 		return 1;
 	}
 	path = argv[optind];

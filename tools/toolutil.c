@@ -6,9 +6,11 @@
  *
  * Layer: tools (user space).  Calls the user-space environment's public API
  * (user/tw_user.h), the C library and Linux system calls; nothing of the
- * core but its public header (for types and constants).
+ * core but its public header (for types and constants).  The version
+ * comes from the build's twinfs-config.h.
  */
 #include "toolutil.h"
+#include "twinfs-config.h"
 
 #include <fcntl.h>
 #include <limits.h>
@@ -34,6 +36,17 @@ void tu_set_prog(const char *argv0)
 		return;
 	slash = strrchr(argv0, '/');
 	tu_prog = slash ? slash + 1 : argv0;
+}
+
+void tu_version(const char *name)
+{
+	printf("%s (%s) %s\n", name, TWINFS_PACKAGE, TWINFS_VERSION);
+	printf("on-disk format version %u\n", TW_FORMAT_VERSION);
+}
+
+void tu_try_help(void)
+{
+	fprintf(stderr, "Try '%s --help' for more information.\n", tu_prog);
 }
 
 const char *tu_strerror(int err)

@@ -35,6 +35,19 @@ void tu_set_prog(const char *argv0);
  */
 const char *tu_strerror(int err);
 
+/**
+ * tu_version() - what --version prints, on stdout: "@name (twinfs) VERSION"
+ * (GNU style; VERSION is meson's project version) and the on-disk format
+ * version the program reads and writes.
+ */
+void tu_version(const char *name);
+
+/**
+ * tu_try_help() - after a usage error: "Try 'prog --help' for more
+ * information." on stderr.
+ */
+void tu_try_help(void);
+
 /** tu_err() - print "prog: <message>" and a newline to stderr. */
 __printf(1, 2) void tu_err(const char *fmt, ...);
 

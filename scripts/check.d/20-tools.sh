@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# The tools: mkfs.twinfs and twinfs-dump (tests/tools, pytest, host side).
+# The tools (tests/tools, pytest, host side): mkfs.twinfs, twinfs-dump and
+# the others; --help/--version and the manual pages against them
+# (test_man.py); `meson install` into a temporary DESTDIR (test_install.py).
 # Run by scripts/check.sh, which sets TWINFS_ROOT and TWINFS_BUILD; alone,
 # the repository root and its build/ are the defaults.
 set -u

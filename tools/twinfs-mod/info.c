@@ -206,6 +206,11 @@ int cmd_info(struct kmod_ctx *ctx, int argc, char **argv)
 	size_t i;
 	int ret = 0;
 
+	if (argc == 2 &&
+	    (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
+		puts("usage: twinfs-mod info MODULE|PATH");
+		return 0;
+	}
 	if (argc != 2 || argv[1][0] == '-')
 		return fail(EINVAL, "usage: twinfs-mod info MODULE|PATH") - 1;
 	if (resolve(ctx, argv[1], &mods) < 0)

@@ -144,6 +144,9 @@ int cmd_load(struct kmod_ctx *ctx, int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
+	static const char usage[] =
+		"usage: twinfs-mod load [--with-deps] MODULE|PATH "
+		"[param=value ...]";
 	bool with_deps = false;
 	struct modv mods = { 0 };
 	char *params = NULL;
@@ -157,17 +160,15 @@ int cmd_load(struct kmod_ctx *ctx, int argc, char **argv)
 		case 'd':
 			with_deps = true;
 			break;
+		case 'h':
+			puts(usage);
+			return 0;
 		default:
-			return fail(EINVAL, "usage: twinfs-mod load "
-					    "[--with-deps] MODULE|PATH "
-					    "[param=value ...]") -
-			       1;
+			return fail(EINVAL, "%s", usage) - 1;
 		}
 	}
 	if (optind >= argc)
-		return fail(EINVAL, "usage: twinfs-mod load [--with-deps] "
-				    "MODULE|PATH [param=value ...]") -
-		       1;
+		return fail(EINVAL, "%s", usage) - 1;
 	if (need_module_support())
 		return -1;
 	for (i = optind + 1; i < (size_t)argc; i++) {

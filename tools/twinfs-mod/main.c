@@ -10,18 +10,21 @@
  * and /dev/kmsg.  It does not use the twinfs core and never runs insmod,
  * rmmod or modprobe: it is what they do, through the same library.  This
  * file calls the commands, lookup.c (the libkmod context), json.c and
- * error.c.
+ * error.c, and takes the version from the build's twinfs-config.h.
  *
  *   twinfs-mod [--json] [--moddir DIR] load [--with-deps] MODULE|PATH
  *              [param=value ...]
  *   twinfs-mod [--json] unload [--wait] [--timeout SEC] [--with-deps] MODULE
  *   twinfs-mod [--json] status [MODULE...]
  *   twinfs-mod [--json] info MODULE|PATH
+ *   twinfs-mod --help | --version      (COMMAND --help: that command's)
  *
  * Exit status: 0 done, 1 refused or failed (the reason is a sentence on
- * stderr, and in the JSON object with --json), 2 usage.
+ * stderr, and in the JSON object with --json), 2 usage.  The manual page
+ * is man/twinfs-mod.8.in: keep it in step with usage().
  */
 #include "twinfs-mod.h"
+#include "twinfs-config.h"
 
 #include <getopt.h>
 #include <stdio.h>
@@ -54,8 +57,11 @@ static const struct command *find_command(const char *name)
 
 static void usage(FILE *f)
 {
-	fputs("usage: twinfs-mod [--json] [--moddir DIR] COMMAND ...\n"
+	fputs("Usage: twinfs-mod [--json] [--moddir DIR] COMMAND ...\n"
 	      "\n"
+	      "Load, unload, list and describe kernel modules through libkmod.\n"
+	      "\n"
+	      "Commands (COMMAND --help shows one):\n"
 	      "  load [--with-deps] MODULE|PATH [param=value ...]\n"
 	      "        insert a module (like insmod); --with-deps first\n"
 	      "        loads what it needs from modules.dep (like modprobe)\n"
@@ -69,11 +75,15 @@ static void usage(FILE *f)
 	      "        license, vermagic, depends, aliases, parameters and\n"
 	      "        signer (like modinfo)\n"
 	      "\n"
-	      "  --json        one JSON object on stdout\n"
-	      "  --moddir DIR  module directory (default "
+	      "Options:\n"
+	      "  -j, --json        one JSON object on stdout\n"
+	      "  -m, --moddir DIR  module directory (default "
 	      "/lib/modules/$(uname -r))\n"
+	      "  -V, --version     print the version and exit\n"
+	      "  -h, --help        print this help and exit\n"
 	      "\n"
-	      "Exit status: 0 done, 1 refused or failed, 2 usage.\n",
+	      "Exit status: 0 done, 1 refused or failed, 2 usage.  "
+	      "See twinfs-mod(8).\n",
 	      f);
 }
 
@@ -83,6 +93,7 @@ int main(int argc, char **argv)
 		{ "json", no_argument, NULL, 'j' },
 		{ "moddir", required_argument, NULL, 'm' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
 		{ 0 }
 	};
 	const struct command *cmd;
@@ -90,7 +101,7 @@ int main(int argc, char **argv)
 	int c, ret;
 
 	uname(&uts);
-	while ((c = getopt_long(argc, argv, "+jm:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+jm:Vh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'j':
 			json = true;
@@ -98,11 +109,16 @@ int main(int argc, char **argv)
 		case 'm':
 			moddir = optarg;
 			break;
+		case 'V':
+			printf("twinfs-mod (%s) %s\n", TWINFS_PACKAGE,
+			       TWINFS_VERSION);
+			return 0;
 		case 'h':
 			usage(stdout);
 			return 0;
-		default:
-			usage(stderr);
+		default: /* getopt has said what is wrong */
+			fputs("Try 'twinfs-mod --help' for more information.\n",
+			      stderr);
 			return 2;
 		}
 	}
@@ -112,9 +128,10 @@ int main(int argc, char **argv)
 	}
 	cmd = find_command(argv[optind]);
 	if (!cmd) {
-		fprintf(stderr, "twinfs-mod: unknown command \"%s\"\n",
+		fprintf(stderr,
+			"twinfs-mod: unknown command \"%s\"\n"
+			"Try 'twinfs-mod --help' for more information.\n",
 			argv[optind]);
-		usage(stderr);
 		return 2;
 	}
 	argc -= optind;

@@ -80,6 +80,11 @@ int cmd_status(struct kmod_ctx *ctx, int argc, char **argv)
 	int i, err, ret = 0;
 	char buf[1024];
 
+	if (argc > 1 &&
+	    (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
+		puts("usage: twinfs-mod status [MODULE...]");
+		return 0;
+	}
 	if (argc > 1 && argv[1][0] == '-')
 		return fail(EINVAL, "usage: twinfs-mod status [MODULE...]") - 1;
 	if (need_module_support())

@@ -153,6 +153,9 @@ int cmd_unload(struct kmod_ctx *ctx, int argc, char **argv)
 		case 'd':
 			with_deps = true;
 			break;
+		case 'h':
+			puts(usage);
+			return 0;
 		default:
 			return fail(EINVAL, "%s", usage) - 1;
 		}
