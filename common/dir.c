@@ -964,7 +964,7 @@ int tw_readdir(struct tw_fs *fs, u64 ino, u64 cookie, tw_readdir_fn fn,
 out:
 	tw_free(copy, TW_BLOCK_SIZE);
 	/* reading a directory accesses it, as reading a file does */
-	if (!err)
+	if (!err && !(fs->mnt_flags & TW_MNT_NODIRATIME))
 		tw_touch_atime(fs, ino);
 	return err;
 }

@@ -163,8 +163,9 @@ int tw_txn_begin(struct tw_fs *fs, u32 credits)
 	tw_assert(credits <= j->limit);
 	for (;;) {
 		tw_down_read(j->lock);
-		if (j->error) {
-			err = j->error;
+		/* tw_journal_remount() switches rdonly under the write lock */
+		err = fs->rdonly ? -EROFS : j->error;
+		if (err) {
 			tw_up_read(j->lock);
 			return err;
 		}
@@ -481,6 +482,76 @@ int tw_commit_if_old(struct tw_fs *fs, s64 max_age_ns)
 	old = j->count && tw_now() - j->start_time >= max_age_ns;
 	tw_mutex_unlock(j->list_lock);
 	return old ? tw_commit(fs) : 0;
+}
+
+/* ---- remount ---- */
+
+/*
+ * Switch between read-write and read-only with every handle finished and
+ * none admitted (the write lock).  Going read-only commits the running
+ * transaction and then the superblock marked clean, as tw_unmount() does,
+ * so that the image on disk is complete and clean while it stays mounted.
+ * Going read-write writes home what a read-only mount replayed into pinned
+ * buffers, then commits the superblock marked in use.
+ */
+int tw_journal_remount(struct tw_fs *fs, bool ro)
+{
+	struct tw_journal *j = &fs->j;
+	u32 i;
+	int err;
+
+	tw_down_write(j->lock);
+	if (ro) {
+		err = commit_locked(fs);
+		if (!err) {
+			if (!(TW_GET32(fs->sb, s_state) & TW_STATE_ERROR) &&
+			    !fs->error_seen)
+				fs->sb->s_state |= tw_cpu_to_le32(TW_STATE_CLEAN);
+			err = tw_txn_dirty(fs, fs->sb_buf);
+		}
+		if (!err)
+			err = commit_locked(fs);
+		if (!err)
+			err = tw_dev_flush(fs->dev);
+		/* nothing more is written, whatever happened */
+		fs->rdonly = true;
+		tw_up_write(j->lock);
+		return err;
+	}
+
+	err = 0;
+	if (j->npinned) {
+		for (i = 0; i < j->npinned; i++)
+			tw_buf_mark_dirty(j->pinned[i]);
+		err = tw_dev_writeback(fs->dev);
+		if (!err)
+			err = tw_dev_flush(fs->dev);
+		if (!err)
+			err = write_jsb(fs, j->seq, j->head);
+		if (!err)
+			err = tw_dev_flush(fs->dev);
+		if (!err) {
+			for (i = 0; i < j->npinned; i++)
+				tw_buf_release(j->pinned[i]);
+			j->npinned = 0;
+		}
+	}
+	if (!err && j->error)
+		err = j->error;
+	if (!err) {
+		fs->rdonly = false;
+		fs->sb->s_state &= ~tw_cpu_to_le32(TW_STATE_CLEAN);
+		TW_SET32(fs->sb, s_mount_count,
+			 TW_GET32(fs->sb, s_mount_count) + 1);
+		TW_SET64(fs->sb, s_mount_time, tw_now());
+		err = tw_txn_dirty(fs, fs->sb_buf);
+		if (!err)
+			err = commit_locked(fs);
+		if (err)
+			fs->rdonly = true;
+	}
+	tw_up_write(j->lock);
+	return err;
 }
 
 /* ---- replay ---- */

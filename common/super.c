@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * super.c - the superblock: the one image validator, mount, unmount, sync,
- * statfs, and mkfs.
+ * super.c - the superblock: the one image validator, mount, remount,
+ * unmount, sync, statfs, and mkfs.
  *
  * Layer: core (common/).  Calls journal.c, alloc.c, inode.c, dir.c,
  * meta.c and the environment.
@@ -337,6 +337,22 @@ int tw_unmount(struct tw_fs *fs)
 		}
 	}
 	fs_free(fs);
+	return err;
+}
+
+int tw_remount(struct tw_fs *fs, u32 flags)
+{
+	bool ro = flags & TW_MNT_RDONLY;
+	int err;
+
+	if (ro == fs->rdonly)
+		return 0;
+	err = tw_journal_remount(fs, ro);
+	if (err || ro)
+		return err;
+	err = tw_orphan_recover(fs);
+	if (!err)
+		err = tw_commit(fs);
 	return err;
 }
 

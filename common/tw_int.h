@@ -159,6 +159,8 @@ int tw_meta_new(struct tw_fs *fs, u64 blk, u32 magic, u64 owner, u32 aux,
 /* ---- journal (journal.c) ---- */
 int tw_journal_load(struct tw_fs *fs);
 void tw_journal_destroy(struct tw_fs *fs);
+/* Commit everything and turn read-only (@ro), or back to read-write. */
+int tw_journal_remount(struct tw_fs *fs, bool ro);
 int tw_txn_begin(struct tw_fs *fs, u32 credits);
 /* End a handle; @err is the operation's result: an I/O error or
  * corruption met inside the handle aborts the journal. */

@@ -106,6 +106,7 @@ struct tw_statfs {
 #define TW_MNT_RDONLY 0x1u
 #define TW_MNT_NOATIME 0x2u /* never update atime on read */
 #define TW_MNT_STRICTATIME 0x4u /* always; default is relatime */
+#define TW_MNT_NODIRATIME 0x10u /* never update a directory's atime */
 #define TW_MNT_FSCK \
 	0x8u /* for fsck.twinfs: replay the journal but skip
 			  * free counting, the root check and orphans */
@@ -139,6 +140,25 @@ int tw_mount(struct tw_dev *dev, u64 dev_blocks,
  * all the same).
  */
 int tw_unmount(struct tw_fs *fs);
+
+/**
+ * tw_remount() - switch a mounted filesystem between read-write and
+ * read-only.  @flags: TW_MNT_RDONLY or not; the other flags keep the values
+ * of tw_mount().
+ *
+ * Going read-only waits for the operations in progress, commits them,
+ * marks the image clean (as tw_unmount() does) and makes every later
+ * change fail with -EROFS; the image stays consistent and clean on disk
+ * for as long as it stays read-only.  Going read-write writes what a
+ * read-only tw_mount() replayed in memory, marks the image in use and
+ * frees the orphans, as tw_mount() does: the caller guarantees that none
+ * of them is still in use (the VFS refuses a read-only remount while an
+ * unlinked inode is open or held).
+ *
+ * Return: 0, or a negative errno (read-only all the same if the commit
+ * failed on the way to read-only).
+ */
+int tw_remount(struct tw_fs *fs, u32 flags);
 
 /** tw_sync() - commit the running transaction and make it durable. */
 int tw_sync(struct tw_fs *fs);

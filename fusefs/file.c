@@ -56,6 +56,11 @@ static void tf_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct tf_state *s = ST(req);
 
+	/* as a read-only kernel filesystem answers (remount.c) */
+	if ((fi->flags & O_ACCMODE) != O_RDONLY && tf_is_ro(s)) {
+		tf_reply_err(req, EROFS);
+		return;
+	}
 	fi->fh = 0;
 	fi->keep_cache = s->cfg->keep_cache;
 	tf_iopen(s->itab, ino);

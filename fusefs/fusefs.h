@@ -18,6 +18,9 @@
  *   xattr.c        the extended-attribute operations
  *   state.c        references that hold space, the commit thread, shutdown
  *   log.c          messages: stderr, then syslog in the background
+ *   remount.c      remount ro/rw: the helper's side (mount(2) and an ioctl
+ *                  to the daemon) and the daemon's (the ioctl, a watch on
+ *                  the mount table, the switch of the core)
  *   itable.c       the lookup counts (nlookup) the kernel holds per inode
  *   record.c       -o record=FILE: the image behind the write recorder
  */
@@ -32,7 +35,9 @@
 #include <fuse_lowlevel.h>
 #include <pthread.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <sys/ioctl.h>
 
 #define TF_PROG "twinfs-fuse"
 
@@ -73,7 +78,10 @@ struct tf_config {
 	/* behaviour */
 	bool foreground;
 	bool debug;
+	bool verbose; /* -v: the banner and informational messages */
 	bool ro;
+	bool remount; /* -o remount: change a running mount (remount.c) */
+	unsigned long ms_set, ms_clear; /* MS_* of the options, for remount */
 	bool allow_other;
 	bool auto_unmount;
 	u32 mnt_flags; /* TW_MNT_* */
@@ -101,6 +109,22 @@ void tf_usage(FILE *f);
 
 /** tf_describe() - the one-line profile banner (without newline). */
 void tf_describe(const struct tf_config *cfg, char *buf, size_t len);
+
+/* remount.c */
+
+/*
+ * The request a remount helper sends the daemon, on the root directory of
+ * the mount: a u32, TW_MNT_RDONLY or 0.  FUSE hands a directory's ioctl to
+ * its daemon only, so the number cannot reach another driver.
+ */
+#define TF_IOC_REMOUNT _IOW('w', 0x52, uint32_t)
+
+/**
+ * tf_remount_main() - `twinfs-fuse IMAGE MNT -o remount,...` (what
+ * mount.fuse3 runs for `mount -o remount`): change the kernel's mount and
+ * tell the daemon.  Return: the exit status.
+ */
+int tf_remount_main(struct tf_config *cfg);
 
 /* record.c */
 
@@ -173,6 +197,19 @@ struct tf_state {
 	struct tw_fs *fs;
 	struct tf_itable *itab;
 	bool dont_mask; /* the kernel left the umask to us */
+
+	/* read-only now (tf_is_ro()); changed by tf_set_rdonly() only */
+	bool ro;
+	bool dev_rdonly; /* the image could only be opened read-only */
+	pthread_mutex_t remount_lock;
+	/* our mount in /proc/self/mountinfo: its id and device */
+	int mnt_id;
+	unsigned int mnt_major, mnt_minor;
+	int kernel_ro; /* the kernel's read-only flag as last seen there */
+	/* the thread that follows the kernel's read-only flag */
+	pthread_t watcher;
+	bool watcher_running;
+	int watch_pipe[2];
 	bool unmounted; /* tw_unmount() done */
 	int unmount_err;
 	pthread_mutex_t unmount_lock;
@@ -206,6 +243,31 @@ int tf_committer_start(struct tf_state *st);
 
 /** tf_state_init() - the locks of @st (before the session starts). */
 void tf_state_init(struct tf_state *st);
+
+/** tf_is_ro() - whether the filesystem is read-only now. */
+static inline bool tf_is_ro(struct tf_state *st)
+{
+	return __atomic_load_n(&st->ro, __ATOMIC_ACQUIRE);
+}
+
+/**
+ * tf_set_rdonly() - make the daemon read-only (commit everything, mark the
+ * image clean, refuse every change with EROFS) or read-write again.
+ * Return: 0 or a negative errno.
+ */
+int tf_set_rdonly(struct tf_state *st, bool ro);
+
+/** tf_remount_ops() - the ioctl operation into @ops. */
+void tf_remount_ops(struct fuse_lowlevel_ops *ops);
+
+/** tf_watch_find() - note which line of the mount table is ours, right
+ * after the FUSE mount (@fsname: its source). */
+void tf_watch_find(struct tf_state *st, const char *fsname);
+
+/** tf_watch_start(), tf_watch_stop() - the thread that makes the daemon
+ * follow a remount it was not told about (mount(2) without the helper). */
+int tf_watch_start(struct tf_state *st);
+void tf_watch_stop(struct tf_state *st);
 
 /** tf_logf() - a message of the daemon itself, through the same path as
  * the core's (stderr, or syslog once the daemon is in the background). */

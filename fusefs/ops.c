@@ -588,7 +588,7 @@ static void tf_access(fuse_req_t req, fuse_ino_t ino, int mask)
 		tf_reply_err(req, 0);
 		return;
 	}
-	if ((mask & W_OK) && s->cfg->ro) {
+	if ((mask & W_OK) && tf_is_ro(s)) {
 		tf_reply_err(req, EROFS);
 		return;
 	}
@@ -632,4 +632,5 @@ void tf_ops_fill(struct fuse_lowlevel_ops *ops, const struct tf_config *cfg)
 	tf_file_ops(ops, cfg);
 	tf_dir_ops(ops);
 	tf_xattr_ops(ops);
+	tf_remount_ops(ops);
 }

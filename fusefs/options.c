@@ -15,6 +15,7 @@
  * two profiles...) are a usage error, as is any unknown option.
  */
 #include "fusefs.h"
+#include "twinfs-config.h"
 
 #include <errno.h>
 #include <math.h>
@@ -22,10 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#ifndef TWINFS_VERSION
-#define TWINFS_VERSION "unknown"
-#endif
+#include <sys/mount.h>
 
 /* An explicit setting: 0 unset, else the value and where it came from. */
 struct tri {
@@ -63,8 +61,9 @@ static __attribute__((format(printf, 1, 2))) int usage_err(const char *fmt, ...)
 void tf_usage(FILE *f)
 {
 	fprintf(f,
-		"Usage: %s IMAGE MOUNTPOINT [-f] [-s] [-d] [-o OPTION[,OPTION...]]\n"
+		"Usage: %s IMAGE MOUNTPOINT [-f] [-s] [-d] [-v] [-o OPTION[,OPTION...]]\n"
 		"       mount -t fuse.twinfs IMAGE MOUNTPOINT [-o OPTION,...]\n"
+		"       mount -o remount,ro|rw MOUNTPOINT\n"
 		"\n"
 		"Mount the twinfs filesystem in IMAGE (a file or a block device) on\n"
 		"MOUNTPOINT through FUSE.  Without -f the daemon goes into the background\n"
@@ -72,9 +71,12 @@ void tf_usage(FILE *f)
 		"\n"
 		"  -f                  stay in the foreground\n"
 		"  -s                  single-threaded loop (same as -o single_thread)\n"
-		"  -d                  FUSE debug output (implies -f)\n"
-		"  -h, --help          this text\n"
-		"  -V, --version       version\n"
+		"  -d                  FUSE debug output (implies -f and -v)\n"
+		"  -v, --verbose       say what the daemon does on stderr (the profile\n"
+		"                      and its settings, journal replay, remounts);\n"
+		"                      without it only warnings and errors are printed\n"
+		"  -h, --help          print this help and exit\n"
+		"  -V, --version       print the versions of twinfs and libfuse and exit\n"
 		"\n"
 		"Profiles (-o profile=NAME, default optimized):\n"
 		"  base       single-threaded, no writeback cache, 128 KiB requests,\n"
@@ -107,8 +109,12 @@ void tf_usage(FILE *f)
 		"\n"
 		"Other options:\n"
 		"  ro, rw              read-only or read-write (default rw)\n"
+		"  remount             with ro or rw: switch the mount on MOUNTPOINT\n"
+		"                      (what mount -o remount runs; root only)\n"
 		"  noatime, relatime, strictatime\n"
 		"                      atime updates (default relatime)\n"
+		"  nodiratime, diratime\n"
+		"                      no atime updates of directories\n"
 		"  allow_other         let other users in (permissions still apply)\n"
 		"  allow_root          let root in besides the mounting user\n"
 		"  auto_unmount        unmount when the daemon dies\n"
@@ -126,7 +132,8 @@ void tf_usage(FILE *f)
 		"  nosuid, nodev, noexec, suid, dev, exec, sync, async, dirsync\n"
 		"                      passed on to the kernel mount\n"
 		"\n"
-		"Exit status: 0 mounted, 1 the mount failed, 2 bad usage.\n",
+		"Exit status: 0 mounted, 1 the mount failed, 2 bad usage.\n"
+		"See twinfs-fuse(8), twinfs(5) and mount.fuse3(8).\n",
 		TF_PROG);
 }
 
@@ -246,9 +253,57 @@ static bool is_one_of(const char *opt, const char *const *list)
 
 /* Options for the kernel mount, handed on to libfuse as they are. */
 static const char *const passthrough[] = {
-	"nosuid",   "suid",	"nodev",      "dev",	 "noexec",
-	"exec",	    "sync",	"async",      "dirsync", "nodiratime",
-	"diratime", "lazytime", "nolazytime", NULL,
+	"nosuid", "suid", "nodev", "dev",     "noexec",
+	"exec",	  "sync", "async", "dirsync", NULL,
+};
+
+/*
+ * What the kernel options mean for mount(2), for a remount: the helper
+ * sets the per-mount flags as a whole (remount.c).
+ */
+static const struct {
+	const char *name;
+	unsigned long set, clear;
+} ms_flags[] = {
+	{ "nosuid", MS_NOSUID, 0 },
+	{ "suid", 0, MS_NOSUID },
+	{ "nodev", MS_NODEV, 0 },
+	{ "dev", 0, MS_NODEV },
+	{ "noexec", MS_NOEXEC, 0 },
+	{ "exec", 0, MS_NOEXEC },
+	{ "sync", MS_SYNCHRONOUS, 0 },
+	{ "async", 0, MS_SYNCHRONOUS },
+	{ "dirsync", MS_DIRSYNC, 0 },
+	{ "noatime", MS_NOATIME, MS_RELATIME | MS_STRICTATIME },
+	{ "atime", 0, MS_NOATIME },
+	{ "relatime", MS_RELATIME, MS_NOATIME | MS_STRICTATIME },
+	{ "norelatime", 0, MS_RELATIME },
+	{ "strictatime", MS_STRICTATIME, MS_NOATIME | MS_RELATIME },
+	{ "nodiratime", MS_NODIRATIME, 0 },
+	{ "diratime", 0, MS_NODIRATIME },
+};
+
+static void note_ms_flags(struct tf_config *cfg, const char *opt)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(ms_flags) / sizeof(ms_flags[0]); i++) {
+		if (strcmp(opt, ms_flags[i].name))
+			continue;
+		cfg->ms_set = (cfg->ms_set & ~ms_flags[i].clear) |
+			      ms_flags[i].set;
+		cfg->ms_clear = (cfg->ms_clear & ~ms_flags[i].set) |
+				ms_flags[i].clear;
+	}
+}
+
+/*
+ * What the kernel shows of a FUSE mount besides the flags: mount(8)
+ * hands these back to the helper on a remount, merged with the new
+ * options.  They mean nothing to a remount.
+ */
+static const char *const kernel_shown[] = {
+	"user_id", "group_id", "rootmode", "blksize", "fd", NULL,
 };
 
 /* mount(8) and fstab options that mean nothing to the daemon. */
@@ -265,6 +320,8 @@ static int one_option(struct tf_config *cfg, struct req *r, char *opt)
 
 	if (val)
 		*val++ = '\0';
+	if (!val)
+		note_ms_flags(cfg, opt);
 #define FLAG(name) (!strcmp(opt, name) && !val)
 #define VALUE(name) (!strcmp(opt, name) && val)
 	if (VALUE("profile")) {
@@ -382,6 +439,19 @@ static int one_option(struct tf_config *cfg, struct req *r, char *opt)
 		cfg->mnt_flags &= ~(TW_MNT_NOATIME | TW_MNT_STRICTATIME);
 		if (opt[0] == 'n')
 			cfg->mnt_flags |= TW_MNT_STRICTATIME;
+	} else if (FLAG("nodiratime")) {
+		/* the daemon updates atime (FUSE inodes are S_NOATIME) */
+		cfg->mnt_flags |= TW_MNT_NODIRATIME;
+	} else if (FLAG("diratime")) {
+		cfg->mnt_flags &= ~TW_MNT_NODIRATIME;
+	} else if (FLAG("lazytime") || FLAG("nolazytime")) {
+		return usage_err(
+			"option '%s' is not supported: timestamps go to disk with the next commit like every change (commit_interval)",
+			opt);
+	} else if (FLAG("remount")) {
+		cfg->remount = true;
+	} else if (cfg->remount && val && is_one_of(opt, kernel_shown)) {
+		/* the kernel's view of the mount, handed back by mount(8) */
 	} else if (FLAG("allow_other")) {
 		cfg->allow_other = true;
 	} else if (FLAG("allow_root")) {
@@ -524,6 +594,23 @@ static int apply(struct tf_config *c, struct req *r)
 	return 0;
 }
 
+/* Is "remount" among the -o options?  It changes how the others read. */
+static bool wants_remount(int argc, char **argv)
+{
+	const char *l, *p;
+	int i;
+
+	for (i = 1; i < argc; i++) {
+		if (strncmp(argv[i], "-o", 2))
+			continue;
+		l = argv[i][2] ? argv[i] + 2 : argv[i + 1];
+		for (p = l; p && (p = strstr(p, "remount")); p += 7)
+			if ((p == l || p[-1] == ',') && (!p[7] || p[7] == ','))
+				return true;
+	}
+	return false;
+}
+
 int tf_parse_args(int argc, char **argv, struct tf_config *cfg)
 {
 	struct req r = { 0 };
@@ -531,6 +618,7 @@ int tf_parse_args(int argc, char **argv, struct tf_config *cfg)
 	int npos = 0, i, err;
 	bool dashdash = false;
 
+	cfg->remount = wants_remount(argc, argv);
 	for (i = 1; i < argc; i++) {
 		const char *a = argv[i];
 
@@ -546,14 +634,18 @@ int tf_parse_args(int argc, char **argv, struct tf_config *cfg)
 			tf_usage(stdout);
 			return -1;
 		} else if (!strcmp(a, "-V") || !strcmp(a, "--version")) {
-			printf("%s (twinfs) %s, libfuse %d\n", TF_PROG,
-			       TWINFS_VERSION, fuse_version());
+			/* GNU style, then the libfuse this daemon runs on */
+			printf("%s (%s) %s\nlibfuse %s\n", TF_PROG,
+			       TWINFS_PACKAGE, TWINFS_VERSION,
+			       fuse_pkgversion());
 			return -1;
 		} else if (!strcmp(a, "-f")) {
 			cfg->foreground = true;
 		} else if (!strcmp(a, "-d")) {
 			cfg->debug = true;
 			cfg->foreground = true;
+		} else if (!strcmp(a, "-v") || !strcmp(a, "--verbose")) {
+			cfg->verbose = true;
 		} else if (!strcmp(a, "-s")) {
 			err = set_tri(&r.threads, 0, "-s/single_thread");
 			if (err)

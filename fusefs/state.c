@@ -157,6 +157,7 @@ void tf_state_init(struct tf_state *s)
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_mutex_init(&s->unmount_lock, NULL);
+	pthread_mutex_init(&s->remount_lock, NULL);
 	pthread_mutex_init(&s->commit_lock, NULL);
 	pthread_cond_init(&s->commit_cond, &ca);
 	pthread_mutex_init(&s->reclaim_lock, NULL);
@@ -197,7 +198,9 @@ int tf_committer_start(struct tf_state *s)
 {
 	int err;
 
-	if (!s->cfg->commit_interval || s->cfg->ro)
+	/* read-only now, it may be remounted read-write later: the core's
+	 * commits do nothing while it is read-only */
+	if (!s->cfg->commit_interval)
 		return 0;
 	err = pthread_create(&s->committer, NULL, committer, s);
 	if (err)
@@ -221,6 +224,7 @@ int tf_shutdown(struct tf_state *s)
 		pthread_mutex_unlock(&s->unmount_lock);
 		return err;
 	}
+	tf_watch_stop(s);
 	if (s->committer_running) {
 		pthread_mutex_lock(&s->commit_lock);
 		s->committer_stop = true;
@@ -233,8 +237,10 @@ int tf_shutdown(struct tf_state *s)
 	 * held are freed now rather than by the next mount */
 	if (s->itab)
 		tf_idrain(s->itab, evict_one, s);
+	pthread_mutex_lock(&s->remount_lock);
 	err = tw_unmount(s->fs);
 	s->fs = NULL;
+	pthread_mutex_unlock(&s->remount_lock);
 	s->unmounted = true;
 	s->unmount_err = err;
 	pthread_mutex_unlock(&s->unmount_lock);

@@ -151,7 +151,7 @@ static int check_mountpoint(struct tf_config *cfg)
  * after its filesystem was unmounted holds the lock for a moment: wait
  * for it.  One that still serves a mount is a real conflict.
  */
-static int lock_image(const char *image, const char *fsname)
+static int lock_image(const char *image, const char *fsname, bool verbose)
 {
 	char where[PATH_MAX];
 	int fd, i;
@@ -173,7 +173,7 @@ static int lock_image(const char *image, const char *fsname)
 			close(fd);
 			return -EBUSY;
 		}
-		if (i == 0)
+		if (i == 0 && verbose)
 			err_msg("%s: waiting for the previous daemon to finish writing it",
 				image);
 		if (i == 300) {
@@ -296,6 +296,16 @@ static void stats_end(void)
 	pthread_join(stats_tid, NULL);
 }
 
+/* The image, read-write unless @flags says TW_UDEV_RDONLY. */
+static struct tw_dev *open_image(struct tf_config *cfg, unsigned int flags,
+				 int *err)
+{
+	flags |= TW_UDEV_EXCL;
+	if (cfg->record)
+		return tf_record_open(cfg->image, flags, cfg->record, err);
+	return tw_udev_open(cfg->image, flags, err);
+}
+
 static int serve(struct fuse_session *se, struct tf_config *cfg)
 {
 	struct fuse_loop_config *lc;
@@ -334,8 +344,15 @@ int main(int argc, char **argv)
 		return 0;
 	if (ret)
 		return ret;
-	if (cfg.debug)
+	if (cfg.debug) {
+		cfg.verbose = true;
 		tw_log_set_level(TW_LOG_DEBUG);
+	} else if (!cfg.verbose) {
+		/* quiet unless asked, like other filesystems: errors only */
+		tw_log_set_level(TW_LOG_WARN);
+	}
+	if (cfg.remount)
+		return tf_remount_main(&cfg);
 
 	if (check_mountpoint(&cfg))
 		return TF_EXIT_FAIL;
@@ -345,20 +362,24 @@ int main(int argc, char **argv)
 		err_msg("%s: %s", cfg.image, strerror(errno));
 		goto out;
 	}
-	lock_fd = lock_image(cfg.image, cfg.fsname ? cfg.fsname : fsname);
+	lock_fd = lock_image(cfg.image, cfg.fsname ? cfg.fsname : fsname,
+			     cfg.verbose);
 	if (lock_fd < 0) {
 		if (lock_fd != -EBUSY)
 			err_msg("%s: %s", cfg.image, strerror(-lock_fd));
 		goto out;
 	}
-	if (cfg.record)
-		st.dev = tf_record_open(
-			cfg.image, TW_UDEV_EXCL | (cfg.ro ? TW_UDEV_RDONLY : 0),
-			cfg.record, &err);
-	else
-		st.dev = tw_udev_open(
-			cfg.image, TW_UDEV_EXCL | (cfg.ro ? TW_UDEV_RDONLY : 0),
-			&err);
+	/*
+	 * Read-write even for -o ro, so that a remount rw can write; the
+	 * core writes nothing while read-only.  An image that may not be
+	 * written is served read-only for good.
+	 */
+	st.dev = open_image(&cfg, 0, &err);
+	if (!st.dev && cfg.ro && (err == -EACCES || err == -EROFS ||
+				  err == -EPERM)) {
+		st.dev = open_image(&cfg, TW_UDEV_RDONLY, &err);
+		st.dev_rdonly = true;
+	}
 	if (!st.dev) {
 		err_msg("%s: %s", cfg.image, strerror(-err));
 		goto out;
@@ -371,6 +392,7 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	st.cfg = &cfg;
+	st.ro = cfg.ro;
 	st.itab = tf_itable_new();
 	tf_state_init(&st);
 	if (!st.itab) {
@@ -398,10 +420,13 @@ int main(int argc, char **argv)
 			cfg.image, cfg.mountpoint);
 		goto out_signals;
 	}
-	tf_describe(&cfg, banner, sizeof(banner));
-	fprintf(stderr, "%s: %s on %s: %s\n", TF_PROG, cfg.image,
-		cfg.mountpoint, banner);
-	fflush(stderr);
+	tf_watch_find(&st, cfg.fsname ? cfg.fsname : fsname);
+	if (cfg.verbose) {
+		tf_describe(&cfg, banner, sizeof(banner));
+		fprintf(stderr, "%s: %s on %s: %s\n", TF_PROG, cfg.image,
+			cfg.mountpoint, banner);
+		fflush(stderr);
+	}
 
 	if (fuse_daemonize(cfg.foreground)) {
 		err_msg("cannot go into the background");
@@ -415,6 +440,11 @@ int main(int argc, char **argv)
 	err = tf_committer_start(&st);
 	if (err)
 		tf_logf(TW_LOG_ERR, "cannot start the commit thread: %s",
+			strerror(-err));
+	err = tf_watch_start(&st);
+	if (err)
+		tf_logf(TW_LOG_WARN,
+			"cannot watch the mount table (%s): a remount made without mount(8) goes unnoticed",
 			strerror(-err));
 
 	ret = serve(se, &cfg);

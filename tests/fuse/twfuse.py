@@ -278,3 +278,89 @@ class Tracker:
 			if mount_of(mnt) is not None:	# a dead mount is left
 				lazy_unmount(mnt)
 		return problems
+
+
+# ---- remount (fusefs/remount.c) ----
+
+# TF_IOC_REMOUNT: _IOW('w', 0x52, uint32_t), on the mount's root directory
+TF_IOC_REMOUNT = (1 << 30) | (4 << 16) | (ord('w') << 8) | 0x52
+TW_MNT_RDONLY = 1
+
+
+def daemon_set_ro(mnt, ro):
+	"""Tell the daemon itself to go read-only or read-write (the ioctl
+	the remount helper sends), whatever the kernel's mount says."""
+	import fcntl
+	import struct
+	fd = os.open(str(mnt), os.O_RDONLY | os.O_DIRECTORY)
+	try:
+		fcntl.ioctl(fd, TF_IOC_REMOUNT,
+			    struct.pack('I', TW_MNT_RDONLY if ro else 0))
+	finally:
+		os.close(fd)
+
+
+def helper_remount(image, mnt, mode, check=True):
+	"""What `mount -o remount,MODE MNT` runs: mount.fuse3 with the
+	mount's current options and the new ones (mount(8) merges them), which
+	runs `twinfs IMAGE MNT -o ...` from PATH."""
+	cur = mount_of(mnt)[3]
+	env = dict(os.environ, PATH=os.path.dirname(HELPER_NAME) + ':' +
+		   os.environ.get('PATH', '/usr/bin:/bin'))
+	r = subprocess.run(['mount.fuse3', str(image), str(mnt), '-t', 'twinfs',
+			    '-o', '%s,remount,%s' % (cur, mode)], env=env,
+			   capture_output=True, text=True, timeout=60)
+	if check:
+		assert r.returncode == 0, r.stderr
+	return r
+
+
+def write_attempts(root):
+	"""Every kind of change, as (name, callable); each leaves the tree
+	as it was if it fails.  Expects root/dir/file to exist."""
+	f = os.path.join(root, 'dir', 'file')
+	return [
+		('create', lambda: os.close(os.open(os.path.join(root, 'new'),
+						os.O_WRONLY | os.O_CREAT,
+						0o644))),
+		('open for writing', lambda: os.close(os.open(f, os.O_WRONLY))),
+		('mkdir', lambda: os.mkdir(os.path.join(root, 'newdir'))),
+		('mknod', lambda: os.mkfifo(os.path.join(root, 'fifo'))),
+		('symlink', lambda: os.symlink('x', os.path.join(root, 'sl'))),
+		('link', lambda: os.link(f, os.path.join(root, 'hard'))),
+		('unlink', lambda: os.unlink(f)),
+		('rmdir', lambda: os.rmdir(os.path.join(root, 'emptydir'))),
+		('rename', lambda: os.rename(f, os.path.join(root, 'moved'))),
+		('chmod', lambda: os.chmod(f, 0o600)),
+		('chown', lambda: os.chown(f, 1, 1)),
+		('truncate', lambda: os.truncate(f, 1)),
+		('utime', lambda: os.utime(f, (1, 1))),
+		('setxattr', lambda: os.setxattr(f, 'user.new', b'1')),
+		('removexattr', lambda: os.removexattr(f, 'user.old')),
+	]
+
+
+def prepare_tree(root):
+	"""The tree write_attempts() works on; returns the file's data."""
+	data = os.urandom(100000)
+	os.mkdir(os.path.join(root, 'dir'))
+	os.mkdir(os.path.join(root, 'emptydir'))
+	with open(os.path.join(root, 'dir', 'file'), 'wb') as f:
+		f.write(data)
+	os.setxattr(os.path.join(root, 'dir', 'file'), 'user.old', b'0')
+	return data
+
+
+def assert_all_writes_fail(root, err=errno.EROFS):
+	"""Every change fails with @err, and changes nothing."""
+	before = sorted(os.listdir(root))
+	for name, fn in write_attempts(root):
+		try:
+			fn()
+		except OSError as e:
+			assert e.errno == err, '%s: %s, not %s' % (
+				name, errname(e.errno), errname(err))
+		else:
+			raise AssertionError('%s succeeded on a read-only mount'
+					     % name)
+	assert sorted(os.listdir(root)) == before

@@ -431,6 +431,38 @@ static void test_torn_transactions(void)
 			CHECK_EQ(tw_udev_drop_caches(scratch), 0);
 			CHECK(!memcmp(ct_ram_of(scratch), img, blocks * CT_BS));
 		}
+		/* remounted read-write, it writes the replay home; read-only
+		 * again, it is clean on disk and refuses changes */
+		{
+			struct tw_mount_opts mo = { .flags = TW_MNT_RDONLY };
+			struct tw_super *sb;
+			struct tw_fs *fs;
+			char name2[8];
+
+			snprintf(name2, sizeof(name2), "d%d", k);
+			REQUIRE_EQ(tw_udev_drop_caches(scratch), 0);
+			memcpy(ct_ram_of(scratch), img, blocks * CT_BS);
+			ct_log_capture(true);
+			REQUIRE_EQ(tw_mount(scratch, blocks, &mo, &fs), 0);
+			ct_log_release();
+			CHECK_EQ(tw_remount(fs, 0), 0);
+			CHECK_EQ(ct_create(fs, ROOT, "rw", 0644, NULL), 0);
+			CHECK_EQ(tw_remount(fs, TW_MNT_RDONLY), 0);
+			sb = (void *)(ct_ram_of(scratch) + TW_SB_BLOCK * CT_BS);
+			CHECK(TW_GET32(sb, s_state) & TW_STATE_CLEAN);
+			CHECK_EQ(ct_create(fs, ROOT, "ro", 0644, NULL), -EROFS);
+			CHECK_EQ(tw_remount(fs, 0), 0);
+			CHECK(!(TW_GET32(sb, s_state) & TW_STATE_CLEAN));
+			CHECK_EQ(tw_unmount(fs), 0);
+			REQUIRE_EQ(tw_udev_drop_caches(scratch), 0);
+			ct_log_capture(true);
+			REQUIRE_EQ(tw_mount(scratch, blocks, NULL, &fs), 0);
+			ct_log_release();
+			CHECK(ct_ino(fs, ROOT, name2) != 0);
+			CHECK(ct_ino(fs, ROOT, "rw") != 0);
+			CHECK(ct_ino(fs, ROOT, "ro") == 0);
+			CHECK_EQ(tw_unmount(fs), 0);
+		}
 		/* 3. the commit block with a wrong data crc (its own crc
 		 * valid): torn, discarded */
 		{
