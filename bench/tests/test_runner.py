@@ -19,7 +19,7 @@ def test_control_scripts_are_valid_sh(tmp_path):
 		text = open(r.ctl).read()
 		mount = ' '.join(r.fmt(subjects.SUBJECTS[name]['mount']))
 		assert mount in text
-		assert '--flush /dev/vda' in text
+		assert 'DEV=/dev/vda' in text and '--flush "$DEV"' in text
 		if subjects.SUBJECTS[name]['daemon']:
 			assert 'findpid' in text
 		if not subjects.SUBJECTS[name]['persistent']:
@@ -70,4 +70,16 @@ def test_subject_availability(tmp_path):
 		p.parent.mkdir(parents=True, exist_ok=True)
 		p.write_text('')
 	assert subjects.missing('twinfs-fuse-opt', str(build)) is None
-	assert 'guest only' in subjects.missing('ext4', str(build), 'host')
+	# the host kernel loads no modules: what it has built in runs there
+	fs = {'ext4', 'tmpfs', 'fuse'}
+	assert 'guest only' in subjects.missing('twinfs-kmod', str(build),
+						 'host', fs)
+	assert 'guest only' in subjects.missing('exfat', str(build), 'host',
+						 fs)
+	assert subjects.missing('tmpfs', str(build), 'host', fs) is None
+	assert 'guest only' in subjects.missing('ext4', str(build), 'host',
+						 {'tmpfs'})
+	if os.path.exists('/dev/loop-control'):
+		assert subjects.missing('ext4', str(build), 'host', fs) is None
+	# the ceiling needs its binary, built at bench time
+	assert 'passthrough_ll' in subjects.missing('fuse-ceiling', str(build))

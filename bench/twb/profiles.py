@@ -1,11 +1,15 @@
 """Profiles: how big, how often, which subjects.
 
 quick  `make demo`: every subject in one guest boot, small sizes, within
-       five minutes on a 2-core machine under TCG.
+       five minutes on a 2-core machine under TCG; on the host the FUSE
+       subjects, the FUSE ceiling and the kernel references (ext4 on a
+       loop device, tmpfs).
 full   `make bench`: the sizes the issue asks for (readdir of 10,000 and
        100,000 entries, 256 MiB files), three repetitions.
-smoke  `make check`: tiny sizes, one repetition, three guest subjects; it
-       checks that the harness works end to end, not the numbers.
+smoke  `make check`: tiny sizes, one repetition, three guest subjects,
+       and on the host twinfs-fuse, the FUSE ceiling and ext4 (a loop
+       device); it checks that the harness works end to end, not the
+       numbers.
 
 The guest has one virtual CPU.  Under TCG each virtual CPU is a host
 thread, and a FUSE round trip between two of them waits for the host to
@@ -27,8 +31,15 @@ with --only carries the list as the profile's "only" (absent: every
 workload).
 """
 
-ALL_GUEST = ['tmpfs', 'ext4', 'fuse2fs', 'exfat', 'exfat-fuse',
-             'twinfs-kmod', 'twinfs-fuse-base', 'twinfs-fuse-opt']
+ALL_GUEST = ['tmpfs', 'ext4', 'fuse2fs', 'fuse-ceiling', 'exfat',
+	     'exfat-fuse', 'twinfs-kmod', 'twinfs-fuse-base',
+	     'twinfs-fuse-opt']
+
+# On the host: the FUSE subjects, the FUSE ceiling, and the kernel
+# references the host kernel has built in (it loads no modules, so no
+# twinfs module or exFAT there).
+ALL_HOST = ['twinfs-fuse-base', 'twinfs-fuse-opt', 'fuse2fs',
+	    'fuse-ceiling', 'ext4', 'tmpfs']
 
 PROFILES = {
 	'quick': {
@@ -52,7 +63,7 @@ PROFILES = {
 		'op_deadline_s': 6,
 		'fio_runtime_s': 60,
 		'guest_subjects': ALL_GUEST,
-		'host_subjects': ['twinfs-fuse-base', 'twinfs-fuse-opt'],
+		'host_subjects': ALL_HOST,
 		'host_reps': 2,
 		'vm_timeout_s': 600,
 	},
@@ -78,8 +89,7 @@ PROFILES = {
 		'op_deadline_s': 300,
 		'fio_runtime_s': 900,
 		'guest_subjects': ALL_GUEST,
-		'host_subjects': ['twinfs-fuse-base', 'twinfs-fuse-opt',
-				  'fuse2fs'],
+		'host_subjects': ALL_HOST,
 		'host_reps': 5,
 		'fault_isolation': True,
 		'vm_timeout_s': 6 * 3600,
@@ -105,7 +115,7 @@ PROFILES = {
 		'op_deadline_s': 20,
 		'fio_runtime_s': 20,
 		'guest_subjects': ['ext4', 'twinfs-kmod', 'twinfs-fuse-opt'],
-		'host_subjects': ['twinfs-fuse-opt'],
+		'host_subjects': ['twinfs-fuse-opt', 'fuse-ceiling', 'ext4'],
 		'host_reps': 1,
 		'vm_timeout_s': 300,
 	},

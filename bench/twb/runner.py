@@ -2,7 +2,9 @@
 
 In the guest (bench/twbench starts it through vm/run) it measures every
 kernel and FUSE subject on the one virtio disk; on the host it measures
-the FUSE subjects on an image file.  It writes what the tools printed,
+the FUSE subjects on an image file, and the kernel ones (ext4, the ext4
+under the FUSE ceiling) on a loop device over that same file, attached
+for the run and detached at its end whatever happens.  It writes what the tools printed,
 untouched, as JSON lines ("raw" records) to the plan's output file, and
 progress lines ("@@twb {...}") to stdout for the display on the host.
 Parsing and statistics happen on the host (twb.parse, twb.report).
@@ -13,8 +15,10 @@ counters.  The runner and fio's exec_prerun/exec_postrun hooks both use
 it, so "cold cache" means the same thing everywhere: the filesystem is
 unmounted (its inodes, dentries and page cache go with its superblock; a
 FUSE daemon exits and its block cache with it), the device's cached blocks
-are dropped (BLKFLSBUF, or POSIX_FADV_DONTNEED for the host's image file),
-and it is mounted again.  The global /proc/sys/vm/drop_caches is used for
+are dropped (BLKFLSBUF, or POSIX_FADV_DONTNEED for the host's image file;
+for a loop device both: the loop device's and its image file's), and it
+is mounted again.  A subject with a filesystem below it (the FUSE
+ceiling's ext4) has that one unmounted and remounted too.  The global /proc/sys/vm/drop_caches is used for
 the cold mount only: elsewhere it would also evict the harness's own
 programs, which the guest reads from the host over 9p, and cost seconds
 per remount that have nothing to do with the filesystem measured.
@@ -57,10 +61,14 @@ class Runner:
 		self.plan = plan
 		self.p = plan['profile']
 		self.where = plan['where']
-		self.dev = plan['device']
+		# the plan's device: the guest's disk, or the host's image file
+		self.image = plan['device']
+		self.dev = self.image
+		self.loop = None	# host: loop device over self.image
 		self.build = plan['build']
 		self.work = plan['workdir']
 		self.mnt = os.path.join(self.work, 'mnt')
+		self.lower = os.path.join(self.work, 'lower')
 		self.opb = os.path.join(self.build, 'bench', 'opbench')
 		self.replay_tool = os.path.join(self.build, 'bench',
 						'twbench-replay')
@@ -206,9 +214,14 @@ class Runner:
 				env['loadavg_start'] = f.read().split()[:3]
 		except OSError:
 			pass
-		env['device'] = self.dev
+		env['device'] = self.image
+		if self.loop:
+			env['loop_device'] = {
+				'device': self.loop, 'backing_file': self.image,
+				'direct_io': False,
+				'used_by': 'kernel filesystems on the host'}
 		try:
-			fd = os.open(self.dev, os.O_RDONLY)
+			fd = os.open(self.image, os.O_RDONLY)
 			env['device_bytes'] = os.lseek(fd, 0, os.SEEK_END)
 			os.close(fd)
 		except OSError:
@@ -220,7 +233,40 @@ class Runner:
 	# -- mounting -------------------------------------------------------
 	def fmt(self, argv):
 		return expand(argv, dev=self.dev, mnt=self.mnt, build=self.build,
-			      disk_mib=self.p['disk_mib'])
+			      disk_mib=self.p['disk_mib'], lower=self.lower)
+
+	# -- the host's loop device -------------------------------------------
+	def attach_loop(self, subjects):
+		"""On the host, a loop device over the image file for the
+		subjects that mount a block device (subjects.py 'blockdev').
+		Buffered (no direct I/O): like the guest's virtio disk over
+		QEMU's cache=writeback, and like twinfs-fuse's pread/pwrite of
+		the image, the host's page cache lies under it."""
+		if self.where != 'host' or not any(
+				SUBJECTS[n].get('blockdev') for n in subjects):
+			return
+		out, _, _ = self.run(['losetup', '--find', '--show', self.image],
+				     timeout=60, what='losetup')
+		self.loop = out.strip()
+
+	def detach_loop(self):
+		if not self.loop:
+			return
+		for mnt in (self.mnt, self.lower):
+			if self.mounted(mnt):
+				subprocess.run(['umount', '-l', mnt],
+					       stdout=subprocess.DEVNULL,
+					       stderr=subprocess.DEVNULL)
+		subprocess.run(['losetup', '-d', self.loop],
+			       stdout=subprocess.DEVNULL,
+			       stderr=subprocess.DEVNULL)
+		self.loop = None
+
+	def device_for(self, name):
+		"""The device subject @name is made and mounted on."""
+		if self.loop and SUBJECTS[name].get('blockdev'):
+			return self.loop
+		return self.image
 
 	def write_ctl(self, name):
 		s = SUBJECTS[name]
@@ -238,9 +284,28 @@ class Runner:
 			'OPB=%s MNT=%s PIDF=%s SNAPS=%s LOG=%s' % (
 				q(self.opb), q(self.mnt), q(self.pidf),
 				q(self.snaps), q(os.path.join(d, 'ctl.log'))),
+			'DEV=%s LOWER=%s IMAGE=%s' % (
+				q(self.dev), q(self.lower), q(self.image)),
+			# a loop device's image file: its pages too
+			'drop_image() {',
+			'	[ "$DEV" = "$IMAGE" ] && return 0',
+			'	[ -f "$IMAGE" ] || return 0',
+			'	sync "$IMAGE" && dd if="$IMAGE" iflag=nocache '
+			'count=0 status=none',
+			'}',
 			'mount_fs() {',
-			'	%s >>"$LOG" 2>&1 || return 1' % mount,
 		]
+		flush = '--flush "$DEV"'
+		if s.get('lower'):
+			lower = ' '.join(q(a) for a in self.fmt(s['lower']))
+			lines.append('	%s >>"$LOG" 2>&1 || return 1' % lower)
+			lines.append('	%s >>"$LOG" 2>&1 || { umount "$LOWER"; '
+				     'return 1; }' % mount)
+			# the filesystem below is unmounted (and the device
+			# flushed) after the FUSE daemon has gone
+			flush = ''
+		else:
+			lines.append('	%s >>"$LOG" 2>&1 || return 1' % mount)
 		if s['daemon']:
 			lines.append('	"$OPB" findpid "$MNT" >"$PIDF" || '
 				     '{ echo "no daemon on $MNT" >>"$LOG"; '
@@ -252,7 +317,13 @@ class Runner:
 			'umount_fs() {',
 			'	pid=; read -r pid <"$PIDF" 2>/dev/null',
 			'	"$OPB" umount "$MNT" ${pid:+--pid $pid} --timeout 120 '
-			'--flush %s >>"$LOG" 2>&1' % q(self.dev),
+			'%s >>"$LOG" 2>&1 || return 1' % flush,
+		]
+		if s.get('lower'):
+			lines.append('	"$OPB" umount "$LOWER" --timeout 120 '
+				     '--flush "$DEV" >>"$LOG" 2>&1 || return 1')
+		lines += [
+			'	drop_image',
 			'}',
 		]
 		if s['persistent']:
@@ -263,6 +334,7 @@ class Runner:
 			'case $1 in',
 			'mount) mount_fs ;;',
 			'umount) umount_fs ;;',
+			'drop-image) drop_image ;;',
 			'remount) remount ;;',
 			'pre) if [ "$3" = cold ]; then remount || exit 1; fi',
 			'     exec "$OPB" snap "pre:$2" --pid-file "$PIDF" >>"$SNAPS" ;;',
@@ -283,10 +355,11 @@ class Runner:
 		except (OSError, ValueError):
 			return 0
 
-	def mounted(self):
+	def mounted(self, mnt=None):
+		mnt = mnt or self.mnt
 		with open('/proc/self/mountinfo') as f:
 			for line in f:
-				if line.split()[4] == self.mnt:
+				if line.split()[4] == mnt:
 					return True
 		return False
 
@@ -310,12 +383,13 @@ class Runner:
 				os.kill(pid, signal.SIGKILL)
 			except OSError:
 				pass
-		for _ in range(3):
-			if not self.mounted():
-				break
-			subprocess.run(['umount', '-l', self.mnt],
-				       stdout=subprocess.DEVNULL,
-				       stderr=subprocess.DEVNULL)
+		for mnt in (self.mnt, self.lower):
+			for _ in range(3):
+				if not self.mounted(mnt):
+					break
+				subprocess.run(['umount', '-l', mnt],
+					       stdout=subprocess.DEVNULL,
+					       stderr=subprocess.DEVNULL)
 		if pid > 0:
 			self.wait_gone(pid, 10)
 		try:
@@ -345,9 +419,10 @@ class Runner:
 				f.write('3')
 		else:
 			os.sync()
-			fd = os.open(self.dev, os.O_RDONLY)
-			os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
-			os.close(fd)
+			for dev in {self.dev, self.image}:
+				fd = os.open(dev, os.O_RDONLY)
+				os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+				os.close(fd)
 
 	def unload(self, s):
 		mods = s.get('unload') or s['modules']
@@ -413,11 +488,13 @@ class Runner:
 			   'commands': self.cmd_times})
 		return ok
 
-	def mount_cmds(self, s, cold):
+	def mount_cmds(self, s, cold, args=()):
 		cmds = []
 		if cold and self.where == 'guest':
 			cmds += [['modprobe', m] for m in s['modules']]
-		cmds.append(self.fmt(s['mount']))
+		if s.get('lower'):
+			cmds.append(self.fmt(s['lower']))
+		cmds.append(self.fmt(s['mount']) + list(args))
 		argv = []
 		for c in cmds:
 			if argv:
@@ -425,8 +502,9 @@ class Runner:
 			argv += c
 		return argv
 
-	def timed_mount(self, step, s, cold=False, param=None, extra=None):
-		out, err = self.opbench('time', *self.mount_cmds(s, cold),
+	def timed_mount(self, step, s, cold=False, param=None, extra=None,
+			args=()):
+		out, err = self.opbench('time', *self.mount_cmds(s, cold, args),
 					timeout=180)
 		self.raw('time', step, out, param=param, stderr=tail(err, 10),
 			 extra=extra)
@@ -439,13 +517,24 @@ class Runner:
 		return err
 
 	def timed_umount(self, record=True):
-		args = ['umount', self.mnt, '--timeout', '120', '--flush',
-			self.dev]
+		"""Unmount (timed: until a FUSE daemon has exited), then the
+		filesystem below, if any (untimed), and drop the device's
+		cached blocks."""
+		s = SUBJECTS[self.subject]
+		args = ['umount', self.mnt, '--timeout', '120']
+		if not s.get('lower'):
+			args += ['--flush', self.dev]
 		if self.pid() > 0:
 			args += ['--pid', str(self.pid())]
 		out, _ = self.opbench(*args, timeout=180)
 		if record:
 			self.raw('umount', 'umount', out)
+		if s.get('lower'):
+			self.opbench('umount', self.lower, '--timeout', '120',
+				     '--flush', self.dev, timeout=180)
+		if self.dev != self.image:
+			self.run(['/bin/sh', self.ctl, 'drop-image'], timeout=120,
+				 what='drop the image file\'s pages')
 
 	def s_mounts(self):
 		s = SUBJECTS[self.subject]
@@ -460,6 +549,9 @@ class Runner:
 		self.emit({'type': 'mountinfo', 'subject': self.subject,
 			   'rep': self.rep, 'mountinfo': self.mountinfo(),
 			   'mount': self.fmt(s['mount']),
+			   'lower': self.fmt(s['lower']) if s.get('lower')
+			   else None,
+			   'device': self.dev,
 			   'mkfs': self.fmt(s['mkfs']) if s['mkfs'] else None})
 		self.timed_umount(record=False)
 		self.timed_mount('mount_warm', s)
@@ -577,6 +669,7 @@ class Runner:
 		if s['home'] == 'kernel':
 			self.run(['modprobe'] + s['modules'], timeout=60)
 		err = self.timed_mount('replay_mount', s, param=mib,
+				       args=self.say_replay(s),
 				       extra={'log_mib': made['log_mib'],
 					      'log_blocks': made['log_blocks']})
 		said = [l for l in (err.splitlines() +
@@ -592,6 +685,20 @@ class Runner:
 		self.timed_umount(record=False)
 		self.timed_mount('replay_clean', s, param=mib)
 		self.timed_umount(record=False)
+
+	def say_replay(self, s):
+		"""Arguments that make the daemon say it replayed the journal:
+		a twinfs-fuse with -v/--verbose says it (journal replay is an
+		informational message) only when asked to."""
+		if s['daemon'] != 'twinfs-fuse':
+			return []
+		exe = self.fmt([s['mount'][0]])[0]
+		try:
+			out, err, _ = self.run([exe, '--help'], timeout=30,
+					       check=False)
+		except StepError:
+			return []
+		return ['-v'] if '--verbose' in out + err else []
 
 	def s_kill9(self):
 		s = SUBJECTS[self.subject]
@@ -634,7 +741,8 @@ class Runner:
 		if self.wants('create', 'stat_cached', 'readdir',
 			      'stat_uncached', 'rename', 'unlink'):
 			steps.append(('meta', self.s_meta))
-		if self.p.get('bigdir_files') and self.wants('bigdir') and (
+		if self.p.get('bigdir_files') and self.wants('bigdir') and \
+		   'bigdir' not in SUBJECTS[name].get('skip', ()) and (
 				self.rep is None or self.rep < self.p.get(
 					'bigdir_reps', 1 << 30)):
 			steps.append(('bigdir', self.s_bigdir))
@@ -661,7 +769,23 @@ class Runner:
 		return steps
 
 	def main(self):
+		try:
+			self.attach_loop(self.plan['subjects'])
+		except StepError as e:
+			self.emit({'type': 'error', 'subject': None, 'rep': None,
+				   'step': 'losetup', 'message': str(e),
+				   'info': e.info})
+			self.plan['subjects'] = [
+				n for n in self.plan['subjects']
+				if not SUBJECTS[n].get('blockdev')]
+		try:
+			return self.run_plan()
+		finally:
+			self.detach_loop()
+
+	def run_plan(self):
 		os.makedirs(self.mnt, exist_ok=True)
+		os.makedirs(self.lower, exist_ok=True)
 		subjects = self.plan['subjects']
 		reps = self.plan['reps']
 		for name in subjects:
@@ -683,6 +807,7 @@ class Runner:
 		for rep in range(reps):
 			for name in subjects:
 				self.subject, self.rep = name, rep
+				self.dev = self.device_for(name)
 				self.write_ctl(name)
 				for step, fn in self.subject_steps(name):
 					if not self.step(step, fn) and step == 'mkfs':
@@ -691,6 +816,7 @@ class Runner:
 						break
 		for name in subjects:
 			self.subject = name
+			self.dev = self.device_for(name)
 			self.write_ctl(name)
 			for step, fn, arg, n in self.recovery_steps(name):
 				for rep in range(n):

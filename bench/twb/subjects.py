@@ -3,18 +3,26 @@ unmount and cold-start it.
 
 Every subject of a run uses the same device (the guest's one virtio disk,
 or one image file on the host), made afresh with its own mkfs before each
-repetition.  Commands are argv lists with {dev}, {mnt}, {build}
-placeholders.
+repetition.  On the host a kernel filesystem mounts a loop device over
+that image file ('blockdev'; the runner attaches it).  Commands are argv
+lists with {dev}, {mnt}, {build}, {lower} placeholders.
 
 Pairs (same on-disk format in both homes):
   twinfs  twinfs-kmod      vs twinfs-fuse-base, twinfs-fuse-opt
-  ext4    ext4             vs fuse2fs
+  ext4    ext4             vs fuse2fs, fuse-ceiling
   exfat   exfat            vs exfat-fuse
 and tmpfs, the in-memory ceiling (no device, no cold cache).
+
+fuse-ceiling is the FUSE ceiling: libfuse's passthrough_ll example
+(bench/twb/ceiling.py compiles it at bench time) over kernel ext4 on the
+same device.  Its 'lower' command mounts that ext4 first (on {lower});
+it is unmounted after the FUSE mount, and the device's cache dropped then.
 """
 
 import os
 import shutil
+
+from . import ceiling
 
 # mkfs options: the same for both homes of a pair.  ext4 initialises its
 # inode tables and journal at mkfs time, so no ext4lazyinit thread writes
@@ -25,6 +33,7 @@ MKFS_EXT4 = ['mkfs.ext4', '-q', '-F', '-E',
 MKFS_EXFAT = ['mkfs.exfat', '{dev}']
 
 TWINFS_FUSE = '{build}/fusefs/twinfs-fuse'
+PASSTHROUGH_LL = '{build}/' + ceiling.BINARY
 
 SUBJECTS = {
 	'tmpfs': {
@@ -49,6 +58,7 @@ SUBJECTS = {
 		'mount': ['mount', '-t', 'ext4', '{dev}', '{mnt}'],
 		'daemon': None,
 		'persistent': True,
+		'blockdev': True,
 	},
 	'fuse2fs': {
 		'label': 'fuse2fs (ext4 over FUSE)',
@@ -65,6 +75,35 @@ SUBJECTS = {
 			'in place, less work per operation than the kernel\'s '
 			'journaled ext4',
 	},
+	'fuse-ceiling': {
+		'label': 'FUSE ceiling: passthrough_ll over kernel ext4',
+		'family': 'ext4',
+		'home': 'fuse',
+		'mkfs': MKFS_EXT4,
+		'modules': ['ext4'],
+		'lower': ['mount', '-t', 'ext4', '{dev}', '{lower}'],
+		'mount': [PASSTHROUGH_LL, '-o',
+			  'source={lower},' + ceiling.OPTIONS, '{mnt}'],
+		'daemon': 'passthrough_ll',
+		'persistent': True,
+		'blockdev': True,
+		# its inodes are a linked list: 100,000 creates would take
+		# hours and measure the list, not FUSE
+		'skip': ['bigdir'],
+		'note': 'libfuse\'s passthrough_ll example (libfuse3-dev), '
+			'compiled at bench time, with -o %s, over kernel ext4 on '
+			'the same device (bench/twb/ceiling.py says why these '
+			'options): no format, allocation or journal of its own, '
+			'so the fastest FUSE can be here for file data.  Not '
+			'for metadata: it finds its inodes by walking a linked '
+			'list (lo_find), so each lookup or create costs in '
+			'proportion to the inodes it knows (no big directory '
+			'for it).  Its mount times '
+			'include mounting the ext4 below (and, cold in the '
+			'guest, loading ext4.ko); its unmount time is the FUSE '
+			'unmount (the ext4 below is unmounted after it, '
+			'untimed)' % ceiling.OPTIONS,
+	},
 	'exfat': {
 		'label': 'exFAT (kernel)',
 		'family': 'exfat',
@@ -74,6 +113,7 @@ SUBJECTS = {
 		'mount': ['mount', '-t', 'exfat', '{dev}', '{mnt}'],
 		'daemon': None,
 		'persistent': True,
+		'blockdev': True,
 	},
 	'exfat-fuse': {
 		'label': 'exfat-fuse',
@@ -96,6 +136,7 @@ SUBJECTS = {
 		'mount': ['mount', '-t', 'twinfs', '{dev}', '{mnt}'],
 		'daemon': None,
 		'persistent': True,
+		'blockdev': True,
 	},
 	'twinfs-fuse-base': {
 		'label': 'twinfs-fuse, profile base',
@@ -122,7 +163,7 @@ SUBJECTS = {
 
 # Reading order of tables and plots.
 ORDER = ['twinfs-kmod', 'twinfs-fuse-opt', 'twinfs-fuse-base', 'ext4',
-	 'fuse2fs', 'exfat', 'exfat-fuse', 'tmpfs']
+	 'fuse2fs', 'fuse-ceiling', 'exfat', 'exfat-fuse', 'tmpfs']
 
 # FUSE/kernel pairs: (fuse subject, kernel subject, column title)
 PAIRS = [
@@ -142,6 +183,7 @@ SHORT = {
 	'twinfs-fuse-base': 'tw-fuse-base',
 	'ext4': 'ext4',
 	'fuse2fs': 'fuse2fs',
+	'fuse-ceiling': 'ceiling',
 	'exfat': 'exfat',
 	'exfat-fuse': 'exfat-fuse',
 	'tmpfs': 'tmpfs',
@@ -158,7 +200,17 @@ def expand(argv, **kw):
 	return [a.format(**kw) for a in argv]
 
 
-def missing(name, build, where='guest'):
+def host_filesystems(path='/proc/filesystems'):
+	"""The filesystem types the running kernel knows (the host has no
+	module support: what is not built in is not there)."""
+	try:
+		with open(path) as f:
+			return {l.split()[-1] for l in f if l.strip()}
+	except OSError:
+		return set()
+
+
+def missing(name, build, where='guest', filesystems=None):
 	"""Why subject @name cannot run here, or None if it can."""
 	s = SUBJECTS[name]
 	for prog in s.get('needs', []):
@@ -172,7 +224,20 @@ def missing(name, build, where='guest'):
 		for rel in need:
 			if not os.path.exists(os.path.join(build, rel)):
 				return '%s is not built' % rel
-	if where == 'host' and s['home'] == 'kernel' and \
-	   s['family'] != 'tmpfs':
-		return 'kernel subjects run in the guest only'
+	if name == 'fuse-ceiling' and not os.path.exists(
+			os.path.join(build, ceiling.BINARY)):
+		return 'not measured: passthrough_ll was not built ' \
+			'(bench/twb/ceiling.py)'
+	if where == 'host':
+		fs = host_filesystems() if filesystems is None else filesystems
+		kfs = s['family'] if s['home'] == 'kernel' else \
+			('ext4' if s.get('lower') else None)
+		if kfs and kfs not in fs:
+			return 'the host kernel has no %s (it loads no ' \
+				'modules): guest only' % kfs
+		if s.get('blockdev') and not (
+				shutil.which('losetup') and
+				os.path.exists('/dev/loop-control')):
+			return 'no loop devices on the host (losetup, ' \
+				'/dev/loop-control)'
 	return None
