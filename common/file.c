@@ -365,3 +365,212 @@ int tw_fsync(struct tw_fs *fs, u64 ino, bool datasync)
 	 */
 	return tw_sync(fs);
 }
+
+/* ---- fallocate ---- */
+
+/*
+ * Give logical block @lblk of @ic a block if it is a hole, filled with
+ * zeros on the device before this returns: the format has no "unwritten"
+ * flag, so a preallocated block must read as zeros, and writing it now
+ * (not just marking it dirty) keeps it ordered before the commit that
+ * links it in both homes (the kernel writes file data through its page
+ * cache, which must not meet a dirty device buffer of the same block).
+ * *@mapped is set when the block was already there.
+ */
+static int falloc_block(struct tw_fs *fs, struct tw_ictx *ic, u32 lblk,
+			bool *mapped)
+{
+	struct tw_buf *b;
+	bool is_new;
+	u64 pblk;
+	int err;
+
+	err = tw_map_lookup(fs, ic, lblk, &pblk);
+	if (err)
+		return err;
+	*mapped = pblk != 0;
+	if (pblk)
+		return 0;
+	err = tw_map_alloc(fs, ic, lblk, &pblk, &is_new);
+	if (err)
+		return err;
+	err = tw_buf_get(fs->dev, pblk, &b);
+	if (err)
+		return err;
+	memset(tw_bdata(b), 0, TW_BLOCK_SIZE);
+	err = tw_buf_write(b);
+	tw_buf_release(b);
+	return err;
+}
+
+/* Zero bytes [from, to) of the mapped block @lblk (if it is mapped), in
+ * place and at once (see falloc_block()). */
+static int zero_in_block(struct tw_fs *fs, struct tw_ictx *ic, u32 lblk,
+			 u32 from, u32 to)
+{
+	struct tw_buf *b;
+	u64 pblk;
+	int err;
+
+	err = tw_map_lookup(fs, ic, lblk, &pblk);
+	if (err || !pblk || from >= to)
+		return err;
+	if (from == 0 && to == TW_BLOCK_SIZE)
+		err = tw_buf_get(fs->dev, pblk, &b);
+	else
+		err = tw_buf_read(fs->dev, pblk, &b);
+	if (err)
+		return err;
+	memset((u8 *)tw_bdata(b) + from, 0, to - from);
+	err = tw_buf_write(b);
+	tw_buf_release(b);
+	return err;
+}
+
+/*
+ * One pass over the blocks of [off, end): allocate holes (all modes but
+ * punch), zero mapped bytes of the range (zero range; punch: partial
+ * blocks only), in transactions of a bounded number of allocations.  At
+ * the end, the new size (without KEEP_SIZE) and the times.
+ */
+static int falloc_pass(struct tw_fs *fs, u64 ino, u32 mode, u64 off, u64 end)
+{
+	bool punch = mode & TW_FALLOC_PUNCH_HOLE;
+	bool zero = mode & TW_FALLOC_ZERO_RANGE;
+	bool partial = !(mode & TW_FALLOC_NO_PARTIAL);
+	u32 lblk = (u32)(off >> TW_BLOCK_SHIFT);
+	u32 last = (u32)((end - 1) >> TW_BLOCK_SHIFT);
+	u32 chunk = WRITE_CHUNK, credits;
+	struct tw_ictx ic;
+	bool done = false;
+	int err;
+
+	if (chunk * TW_CR_ALLOC + TW_CR_INODE > fs->j.limit)
+		chunk = (fs->j.limit - TW_CR_INODE) / TW_CR_ALLOC;
+	credits = chunk * TW_CR_ALLOC + TW_CR_INODE;
+	do {
+		u32 n = 0;
+
+		err = tw_txn_begin(fs, credits);
+		if (err)
+			break;
+		tw_ilock(fs, ino, true);
+		err = tw_iget(fs, ino, &ic);
+		if (!err) {
+			err = check_reg(&ic);
+			while (!err && !done && n < chunk) {
+				u64 bs = (u64)lblk << TW_BLOCK_SHIFT;
+				u32 zf = off > bs ? (u32)(off - bs) : 0;
+				u32 zt = end < bs + TW_BLOCK_SIZE ?
+						 (u32)(end - bs) :
+						 TW_BLOCK_SIZE;
+				bool whole = !zf && zt == TW_BLOCK_SIZE;
+				bool mapped = false;
+
+				if (punch) {
+					/* whole blocks go in tw_free_range() */
+					if (!whole && partial)
+						err = zero_in_block(
+							fs, &ic, lblk, zf, zt);
+				} else {
+					err = falloc_block(fs, &ic, lblk,
+							   &mapped);
+					n++;
+					if (!err && zero && mapped &&
+					    (whole || partial))
+						err = zero_in_block(
+							fs, &ic, lblk, zf, zt);
+				}
+				if (lblk == last)
+					done = true;
+				else if (punch && lblk + 1 < last)
+					lblk = last; /* only the edges here */
+				else
+					lblk++;
+			}
+			if (!err && done && !(mode & TW_FALLOC_KEEP_SIZE) &&
+			    end > TW_GET64(ic.di, i_size)) {
+				/* the stale tail of the old last block */
+				if (partial)
+					err = tw_zero_tail(
+						fs, &ic,
+						TW_GET64(ic.di, i_size), end);
+				if (!err)
+					TW_SET64(ic.di, i_size, end);
+			}
+			if (!err || n) {
+				int e2;
+
+				if (done)
+					tw_touch(ic.di,
+						 punch || zero ||
+							 !(mode &
+							   TW_FALLOC_KEEP_SIZE),
+						 true);
+				e2 = tw_idirty(fs, &ic);
+				if (!err)
+					err = e2;
+			}
+			tw_iput(&ic);
+		}
+		tw_iunlock(fs, ino, true);
+		tw_txn_end(fs, credits, err);
+	} while (!err && !done);
+	return err;
+}
+
+static int do_fallocate(struct tw_fs *fs, u64 ino, u32 mode, u64 off, u64 end)
+{
+	struct tw_ictx ic;
+	u64 first, stop;
+	int err;
+
+	err = falloc_pass(fs, ino, mode, off, end);
+	if (err || !(mode & TW_FALLOC_PUNCH_HOLE))
+		return err;
+	/* the whole blocks of the hole, in transactions of their own */
+	first = (off + TW_BLOCK_SIZE - 1) >> TW_BLOCK_SHIFT;
+	stop = end >> TW_BLOCK_SHIFT;
+	if (first >= stop)
+		return 0;
+	tw_ilock(fs, ino, false);
+	err = tw_iget(fs, ino, &ic);
+	tw_iunlock(fs, ino, false);
+	if (err)
+		return err;
+	err = tw_free_range(fs, &ic, (u32)first, stop);
+	tw_iput(&ic);
+	return err;
+}
+
+int tw_fallocate(struct tw_fs *fs, u64 ino, u32 mode, u64 off, u64 len)
+{
+	const u32 known = TW_FALLOC_KEEP_SIZE | TW_FALLOC_PUNCH_HOLE |
+			  TW_FALLOC_ZERO_RANGE | TW_FALLOC_NO_PARTIAL;
+	u32 op = mode & (TW_FALLOC_PUNCH_HOLE | TW_FALLOC_ZERO_RANGE);
+	int err;
+
+	/* collapse/insert range, unshare, no-hide-stale: not supported */
+	if (mode & ~known)
+		return -EOPNOTSUPP;
+	if (op == (TW_FALLOC_PUNCH_HOLE | TW_FALLOC_ZERO_RANGE))
+		return -EOPNOTSUPP;
+	/* as Linux: a hole is punched inside the size only */
+	if (op == TW_FALLOC_PUNCH_HOLE && !(mode & TW_FALLOC_KEEP_SIZE))
+		return -EOPNOTSUPP;
+	if (!len)
+		return -EINVAL;
+	if (off > TW_MAX_FILE_SIZE || len > TW_MAX_FILE_SIZE - off)
+		return -EFBIG;
+	err = tw_fault_point(fs->dev, "fallocate");
+	if (err)
+		return err;
+	tw_dlock(fs, ino, true);
+	err = do_fallocate(fs, ino, mode, off, off + len);
+	/* blocks freed in the running transaction are not reusable yet:
+	 * commit and go on (what is allocated stays allocated) */
+	if (err == -ENOSPC && fs->free_blocks && !tw_commit(fs))
+		err = do_fallocate(fs, ino, mode, off, off + len);
+	tw_dunlock(fs, ino, true);
+	return err;
+}

@@ -329,6 +329,7 @@ out:
 struct trunc {
 	struct tw_ictx *ic;
 	u64 from; /* first logical block to free */
+	u64 to; /* first logical block past the range */
 	u32 budget; /* blocks this transaction may still free */
 	bool more; /* budget ran out */
 	bool inode_dirty;
@@ -359,7 +360,7 @@ static int trunc_tree(struct tw_fs *fs, struct trunc *t, struct tw_buf *pbuf,
 	struct tw_buf *b;
 	struct tw_ind_block *ib;
 	bool empty = true;
-	int i, i0, err;
+	int i, i0, i1, err;
 
 	if (!blk)
 		return 0;
@@ -367,6 +368,9 @@ static int trunc_tree(struct tw_fs *fs, struct trunc *t, struct tw_buf *pbuf,
 		t->more = true;
 		return 0;
 	}
+	/* wholly at or past the end of the range */
+	if (base >= t->to)
+		return 0;
 	if (level == 0) {
 		if (base < t->from)
 			return 0;
@@ -386,7 +390,11 @@ static int trunc_tree(struct tw_fs *fs, struct trunc *t, struct tw_buf *pbuf,
 	ib = tw_bdata(b);
 	/* child i0 may straddle t->from: it is entered and freed in part */
 	i0 = base >= t->from ? 0 : (int)((t->from - base) / cspan);
-	for (i = (int)P - 1; i >= i0 && !t->more; i--) {
+	/* and child i1 may straddle t->to (base < t->to, checked above) */
+	i1 = (t->to - base - 1) / cspan >= P ?
+		     (int)P - 1 :
+		     (int)((t->to - base - 1) / cspan);
+	for (i = i1; i >= i0 && !t->more; i--) {
 		err = trunc_tree(fs, t, b, &ib->ib_ptr[i], level - 1,
 				 base + (u64)i * cspan);
 		if (err)
@@ -412,7 +420,12 @@ out:
 
 int tw_truncate_blocks(struct tw_fs *fs, struct tw_ictx *ic, u32 from)
 {
-	struct trunc t = { .ic = ic, .from = from };
+	return tw_free_range(fs, ic, from, (u64)TW_MAX_LBLK + 1);
+}
+
+int tw_free_range(struct tw_fs *fs, struct tw_ictx *ic, u32 from, u64 to)
+{
+	struct trunc t = { .ic = ic, .from = from, .to = to };
 	u32 budget = (fs->j.limit - 8) / 2;
 	u32 credits;
 	int r, err;
@@ -463,6 +476,105 @@ int tw_truncate_blocks(struct tw_fs *fs, struct tw_ictx *ic, u32 from)
 		tw_iunlock(fs, ic->ino, true);
 		tw_txn_end(fs, credits, err);
 	} while (!err && t.more);
+	return err;
+}
+
+/* ---- the mapped extents of a file (fiemap) ---- */
+
+struct xwalk {
+	struct tw_ictx *ic;
+	u64 from, to; /* logical blocks [from, to) */
+	struct tw_extent *ext;
+	u32 max, n;
+	bool full; /* ext[] is full and another extent follows */
+};
+
+static void xw_add(struct xwalk *w, u64 lblk, u64 pblk)
+{
+	struct tw_extent *e = w->n ? &w->ext[w->n - 1] : NULL;
+
+	if (e && e->lblk + e->len == lblk && e->pblk + e->len == pblk) {
+		e->len++;
+		return;
+	}
+	if (w->n == w->max) {
+		w->full = true;
+		return;
+	}
+	e = &w->ext[w->n++];
+	e->lblk = lblk;
+	e->pblk = pblk;
+	e->len = 1;
+}
+
+/* Depth is at most TW_NINDIRECT, as in trunc_tree(). */
+static int xw_tree(struct tw_fs *fs, struct xwalk *w, u64 blk, int level,
+		   u64 base)
+{
+	struct tw_ind_block *ib;
+	struct tw_buf *b;
+	u64 cspan;
+	int i, err = 0;
+
+	if (!blk || w->full || base >= w->to)
+		return 0;
+	if (!ptr_ok(fs, blk))
+		return tw_corrupt(fs, "block pointer out of range", w->ic->ino);
+	if (level == 0) {
+		if (base >= w->from)
+			xw_add(w, base, blk);
+		return 0;
+	}
+	cspan = span(level - 1);
+	if (base + cspan * P <= w->from)
+		return 0;
+	err = ind_read(fs, w->ic, blk, level, &b);
+	if (err)
+		return err;
+	ib = tw_bdata(b);
+	for (i = 0; i < (int)P && !err && !w->full; i++) {
+		u64 cb = base + (u64)i * cspan;
+
+		if (cb + cspan <= w->from)
+			continue;
+		err = xw_tree(fs, w, TW_GET64(ib, ib_ptr[i]), level - 1, cb);
+	}
+	tw_buf_release(b);
+	return err;
+}
+
+int tw_fiemap(struct tw_fs *fs, u64 ino, u64 from, u64 to,
+	      struct tw_extent *ext, u32 max, u32 *n)
+{
+	struct xwalk w = { .from = from, .to = to, .ext = ext, .max = max };
+	struct tw_ictx ic;
+	u64 base = TW_NDIRECT;
+	int r, err;
+
+	*n = 0;
+	if (!max)
+		return -EINVAL;
+	tw_ilock(fs, ino, false);
+	err = tw_iget(fs, ino, &ic);
+	if (err)
+		goto unlock;
+	w.ic = &ic;
+	if (TW_S_ISDIR(TW_GET16(ic.di, i_mode)))
+		err = -EISDIR;
+	else if (!TW_S_ISREG(TW_GET16(ic.di, i_mode)))
+		err = -EINVAL;
+	for (r = 0; r < TW_NDIRECT && !err && !w.full; r++)
+		err = xw_tree(fs, &w, TW_GET64(ic.di, i_block[r]), 0, (u64)r);
+	for (r = 1; r <= TW_NINDIRECT && !err && !w.full; r++) {
+		err = xw_tree(fs, &w,
+			      TW_GET64(ic.di, i_block[TW_NDIRECT + r - 1]), r,
+			      base);
+		base += span(r);
+	}
+	*n = w.n;
+	tw_iput(&ic);
+unlock:
+	tw_iunlock(fs, ino, false);
 	return err;
 }
 

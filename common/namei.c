@@ -499,8 +499,9 @@ unlock:
 #define CR_LINK (TW_CR_DIRADD + 2 * TW_CR_INODE)
 
 static int do_link(struct tw_fs *fs, u64 ino, u64 dino, const char *name,
-		   u32 len, struct tw_attr *out)
+		   u32 len, bool tmpfile, struct tw_attr *out)
 {
+	const u32 credits = CR_LINK + (tmpfile ? TW_CR_ORPHAN : 0);
 	u64 inos[2] = { ino, dino }, exists;
 	struct tw_ictx d, c;
 	u32 nlink;
@@ -509,7 +510,7 @@ static int do_link(struct tw_fs *fs, u64 ino, u64 dino, const char *name,
 	err = check_name(name, len);
 	if (err)
 		return err == -EINVAL ? -EEXIST : err;
-	err = tw_txn_begin(fs, CR_LINK);
+	err = tw_txn_begin(fs, credits);
 	if (err)
 		return err;
 	tw_ilock_many(fs, inos, 2);
@@ -522,7 +523,7 @@ static int do_link(struct tw_fs *fs, u64 ino, u64 dino, const char *name,
 	nlink = TW_GET32(c.di, i_nlink);
 	if (TW_S_ISDIR(TW_GET16(c.di, i_mode)))
 		err = -EPERM;
-	else if (!nlink)
+	else if (!nlink && !tmpfile)
 		err = -ENOENT;
 	else if (nlink >= TW_LINK_MAX)
 		err = -EMLINK;
@@ -539,7 +540,10 @@ static int do_link(struct tw_fs *fs, u64 ino, u64 dino, const char *name,
 		TW_SET32(c.di, i_nlink, nlink + 1);
 		tw_touch(c.di, false, true);
 		tw_touch(d.di, true, true);
-		err = tw_idirty(fs, &c);
+		/* a tmpfile gains its first name: off the orphan list */
+		err = nlink ? 0 : tw_orphan_del(fs, &c);
+		if (!err)
+			err = tw_idirty(fs, &c);
 		if (!err)
 			err = tw_idirty(fs, &d);
 	}
@@ -551,14 +555,122 @@ put_dir:
 	tw_iput(&d);
 unlock:
 	tw_iunlock_many(fs, inos, 2);
-	tw_txn_end(fs, CR_LINK, err);
+	tw_txn_end(fs, credits, err);
 	return err;
 }
 
 int tw_link(struct tw_fs *fs, u64 ino, u64 newdir, const char *name, u32 len,
 	    struct tw_attr *out)
 {
-	return RETRY_NOSPC(fs, do_link(fs, ino, newdir, name, len, out));
+	return RETRY_NOSPC(fs, do_link(fs, ino, newdir, name, len, false, out));
+}
+
+int tw_link_tmpfile(struct tw_fs *fs, u64 ino, u64 newdir, const char *name,
+		    u32 len, struct tw_attr *out)
+{
+	return RETRY_NOSPC(fs, do_link(fs, ino, newdir, name, len, true, out));
+}
+
+/* ---- unnamed files (O_TMPFILE) and whiteouts ---- */
+
+/*
+ * Allocate and initialise a new non-directory inode near @d (held locked)
+ * in the running transaction: @mode, @nlink links, owned by @cred, the
+ * group of a set-group-ID @d.  The caller links it, or undoes it with
+ * undo_new_inode().  Nobody else knows the inode, so it is not locked.
+ */
+static int new_inode(struct tw_fs *fs, const struct tw_cred *cred,
+		     struct tw_ictx *d, u32 mode, u32 nlink, u32 rdev,
+		     struct tw_ictx *c)
+{
+	u32 gid = cred->gid;
+	s64 now = tw_now();
+	u64 ino;
+	u32 gen;
+	int err;
+
+	err = tw_alloc_inode(fs, false, d->ino, &ino);
+	if (err)
+		return err;
+	err = tw_iget_free(fs, ino, c);
+	if (err)
+		return err;
+	if (TW_GET16(d->di, i_mode) & TW_S_ISGID)
+		gid = TW_GET32(d->di, i_gid);
+	gen = TW_GET32(c->di, i_generation) + 1;
+	memset(c->di, 0, sizeof(*c->di));
+	TW_SET16(c->di, i_mode, mode);
+	TW_SET32(c->di, i_nlink, nlink);
+	TW_SET32(c->di, i_uid, cred->uid);
+	TW_SET32(c->di, i_gid, gid);
+	TW_SET32(c->di, i_generation, gen);
+	TW_SET32(c->di, i_rdev, rdev);
+	TW_SET64(c->di, i_atime, now);
+	TW_SET64(c->di, i_mtime, now);
+	TW_SET64(c->di, i_ctime, now);
+	TW_SET64(c->di, i_btime, now);
+	err = tw_idirty(fs, c);
+	if (err)
+		tw_iput(c);
+	return err;
+}
+
+/* Free an inode new_inode() made that owns no blocks and no orphan slot. */
+static void undo_new_inode(struct tw_fs *fs, struct tw_ictx *c)
+{
+	u32 gen = TW_GET32(c->di, i_generation);
+
+	memset(c->di, 0, sizeof(*c->di));
+	TW_SET32(c->di, i_generation, gen);
+	tw_idirty(fs, c);
+	tw_free_inode(fs, c->ino);
+	tw_iput(c);
+}
+
+#define CR_TMPFILE (2 * TW_CR_INODE + TW_CR_ALLOC + TW_CR_ORPHAN + 2)
+
+static int do_tmpfile(struct tw_fs *fs, const struct tw_cred *cred, u64 dino,
+		      u32 mode, struct tw_attr *out)
+{
+	struct tw_ictx d, c;
+	int err;
+
+	err = tw_txn_begin(fs, CR_TMPFILE);
+	if (err)
+		return err;
+	tw_ilock(fs, dino, true);
+	err = iget_dir(fs, dino, &d);
+	if (err)
+		goto unlock;
+	err = new_inode(fs, cred, &d, mode, 0, 0, &c);
+	if (err)
+		goto put_dir;
+	/* unnamed from the start: a crash before it is linked frees it */
+	err = tw_orphan_add(fs, &c);
+	if (err) {
+		undo_new_inode(fs, &c);
+		goto put_dir;
+	}
+	if (out)
+		tw_fill_attr(&c, out);
+	tw_iput(&c);
+put_dir:
+	tw_iput(&d);
+unlock:
+	tw_iunlock(fs, dino, true);
+	tw_txn_end(fs, CR_TMPFILE, err);
+	return err;
+}
+
+int tw_tmpfile(struct tw_fs *fs, const struct tw_cred *cred, u64 dir, u32 mode,
+	       struct tw_attr *out)
+{
+	u32 type = mode & TW_S_IFMT;
+
+	if (type && type != TW_S_IFREG)
+		return -EINVAL;
+	return RETRY_NOSPC(fs, do_tmpfile(fs, cred, dir,
+					  TW_S_IFREG | (mode & 07777), out));
 }
 
 /*
@@ -745,10 +857,14 @@ static int is_ancestor(struct tw_fs *fs, u64 anc, u64 dir, bool *res)
 #define CR_RENAME \
 	(TW_CR_DIRADD + TW_CR_DIRDEL + 4 * TW_CR_INODE + TW_CR_ORPHAN + 4)
 
+/* a whiteout's inode and entry; CR_RENAME has room for one name less */
+#define CR_WHITEOUT (2 * TW_CR_INODE + TW_CR_ALLOC + 2)
+
 struct rn {
 	u64 od, nd, s, t; /* directories, source, target (0: none) */
 	struct tw_ictx ic_od, ic_nd, ic_s, ic_t;
 	struct tw_ictx *pod, *pnd; /* same context when od == nd */
+	const struct tw_cred *cred; /* owner of the whiteout */
 };
 
 static void add_nlink(struct tw_ictx *ic, int delta)
@@ -790,15 +906,32 @@ static int rename_apply(struct tw_fs *fs, struct rn *r, const char *on, u32 ol,
 		if (!err)
 			err = tw_idirty(fs, &r->ic_t);
 	} else {
-		/* the step that may need space comes first */
+		struct tw_ictx w = { 0 };
+
+		/* the steps that may need space come first: the whiteout's
+		 * inode, then the new name */
+		if (flags & TW_RENAME_WHITEOUT) {
+			err = new_inode(fs, r->cred, r->pod, TW_S_IFCHR, 1, 0,
+					&w);
+			if (err)
+				return err;
+		}
 		if (r->t)
 			err = tw_dir_retarget(fs, r->pnd, nn, nl, r->s,
 					      tw_mode_dtype(smode));
 		else
 			err = tw_dir_add(fs, r->pnd, nn, nl, r->s,
 					 tw_mode_dtype(smode));
-		if (!err)
+		if (err && w.buf)
+			undo_new_inode(fs, &w);
+		if (!err && w.buf) {
+			/* the old name now names the whiteout */
+			err = tw_dir_retarget(fs, r->pod, on, ol, w.ino,
+					      tw_mode_dtype(TW_S_IFCHR));
+			tw_iput(&w);
+		} else if (!err) {
 			err = tw_dir_remove(fs, r->pod, on, ol);
+		}
 		if (err)
 			return err;
 		if (sdir) {
@@ -932,10 +1065,12 @@ static void rename_put(struct rn *r)
 		tw_iput(&r->ic_od);
 }
 
-static int do_rename(struct tw_fs *fs, u64 od, const char *on, u32 ol, u64 nd,
-		     const char *nn, u32 nl, u32 flags, u64 *victim,
-		     u32 *victim_nlink)
+static int do_rename(struct tw_fs *fs, const struct tw_cred *cred, u64 od,
+		     const char *on, u32 ol, u64 nd, const char *nn, u32 nl,
+		     u32 flags, u64 *victim, u32 *victim_nlink)
 {
+	const u32 credits =
+		CR_RENAME + ((flags & TW_RENAME_WHITEOUT) ? CR_WHITEOUT : 0);
 	u64 dirs[2] = { od, nd };
 	struct rn r;
 	bool anc;
@@ -946,6 +1081,7 @@ static int do_rename(struct tw_fs *fs, u64 od, const char *on, u32 ol, u64 nd,
 		memset(&r, 0, sizeof(r));
 		r.od = od;
 		r.nd = nd;
+		r.cred = cred;
 		/* learn who is involved, with the directories locked */
 		tw_ilock_many(fs, dirs, 2);
 		err = find_locked(fs, od, on, ol, &r.s);
@@ -977,7 +1113,7 @@ static int do_rename(struct tw_fs *fs, u64 od, const char *on, u32 ol, u64 nd,
 		{
 			u64 all[4] = { od, nd, r.s, r.t };
 
-			err = tw_txn_begin(fs, CR_RENAME);
+			err = tw_txn_begin(fs, credits);
 			if (err)
 				return err;
 			tw_ilock_many(fs, all, 4);
@@ -987,7 +1123,7 @@ static int do_rename(struct tw_fs *fs, u64 od, const char *on, u32 ol, u64 nd,
 						   flags, &vn);
 			rename_put(&r);
 			tw_iunlock_many(fs, all, 4);
-			tw_txn_end(fs, CR_RENAME, err);
+			tw_txn_end(fs, credits, err);
 		}
 		if (err != -EAGAIN)
 			break;
@@ -1000,24 +1136,29 @@ static int do_rename(struct tw_fs *fs, u64 od, const char *on, u32 ol, u64 nd,
 	return err;
 }
 
-int tw_rename(struct tw_fs *fs, u64 olddir, const char *oldname, u32 oldlen,
-	      u64 newdir, const char *newname, u32 newlen, u32 flags,
-	      u64 *victim, u32 *victim_nlink)
+int tw_rename(struct tw_fs *fs, const struct tw_cred *cred, u64 olddir,
+	      const char *oldname, u32 oldlen, u64 newdir, const char *newname,
+	      u32 newlen, u32 flags, u64 *victim, u32 *victim_nlink)
 {
+	static const struct tw_cred root = { 0, 0 };
 	int err;
 
 	if (victim)
 		*victim = 0;
-	if ((flags & ~(TW_RENAME_NOREPLACE | TW_RENAME_EXCHANGE)) ||
-	    (flags == (TW_RENAME_NOREPLACE | TW_RENAME_EXCHANGE)))
+	if (!cred)
+		cred = &root;
+	if ((flags & ~(TW_RENAME_NOREPLACE | TW_RENAME_EXCHANGE |
+		       TW_RENAME_WHITEOUT)) ||
+	    ((flags & TW_RENAME_EXCHANGE) &&
+	     (flags & (TW_RENAME_NOREPLACE | TW_RENAME_WHITEOUT))))
 		return -EINVAL;
 	if (oldlen > TW_NAME_MAX || newlen > TW_NAME_MAX)
 		return -ENAMETOOLONG;
 	if (!tw_valid_name(oldname, oldlen) || !tw_valid_name(newname, newlen))
 		return -EINVAL;
 	tw_mutex_lock(fs->rename_lock);
-	err = RETRY_NOSPC(fs, do_rename(fs, olddir, oldname, oldlen, newdir,
-					newname, newlen, flags, victim,
+	err = RETRY_NOSPC(fs, do_rename(fs, cred, olddir, oldname, oldlen,
+					newdir, newname, newlen, flags, victim,
 					victim_nlink));
 	tw_mutex_unlock(fs->rename_lock);
 	return err;

@@ -214,6 +214,8 @@ int tw_map_alloc(struct tw_fs *fs, struct tw_ictx *ic, u32 lblk, u64 *pblk,
  * caller holds the inode's data lock exclusively, no handle, no inode
  * lock). */
 int tw_truncate_blocks(struct tw_fs *fs, struct tw_ictx *ic, u32 from);
+/* The same for the blocks in [@from, @to) only (punching a hole). */
+int tw_free_range(struct tw_fs *fs, struct tw_ictx *ic, u32 from, u64 to);
 /* Zero [from, to) within the block holding @from, if it is mapped: the
  * stale tail past the old end of a file that is being extended. */
 int tw_zero_tail(struct tw_fs *fs, struct tw_ictx *ic, u64 from, u64 to);

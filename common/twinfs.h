@@ -206,6 +206,26 @@ int tw_link(struct tw_fs *fs, u64 ino, u64 newdir, const char *name, u32 len,
 	    struct tw_attr *out);
 
 /**
+ * tw_tmpfile() - create an unnamed regular file for O_TMPFILE: owned by
+ * @cred (group from @dir if it is set-group-ID), no links, on the orphan
+ * list from the transaction that creates it, so that tw_evict() or, after
+ * a crash, the next mount frees it.  @dir must be a linked directory; it
+ * does not change.
+ */
+int tw_tmpfile(struct tw_fs *fs, const struct tw_cred *cred, u64 dir, u32 mode,
+	       struct tw_attr *out);
+
+/**
+ * tw_link_tmpfile() - tw_link() that also accepts an inode without links
+ * (a tmpfile made by tw_tmpfile()), taking it off the orphan list in the
+ * transaction that gives it its name.  The home decides whether the inode
+ * may gain a name (the VFS's I_LINKABLE: not after O_EXCL, not for an
+ * inode that lost its last name); the core only checks it is no directory.
+ */
+int tw_link_tmpfile(struct tw_fs *fs, u64 ino, u64 newdir, const char *name,
+		    u32 len, struct tw_attr *out);
+
+/**
  * tw_unlink() - remove a non-directory's name.  *@ino and *@nlink (either
  * may be NULL) receive the inode and its remaining link count; at 0 the
  * inode is on the orphan list until tw_evict().
@@ -218,15 +238,21 @@ int tw_rmdir(struct tw_fs *fs, u64 dir, const char *name, u32 len, u64 *ino,
 
 #define TW_RENAME_NOREPLACE 0x1u
 #define TW_RENAME_EXCHANGE 0x2u
+#define TW_RENAME_WHITEOUT 0x4u
 
 /**
  * tw_rename() - rename, with the flags of renameat2().  If a target was
  * replaced, *@victim and *@victim_nlink receive it and its remaining links
- * (both may be NULL).
+ * (both may be NULL).  TW_RENAME_WHITEOUT leaves a whiteout at the old
+ * name: a character device 0/0 with permission bits 0, as overlayfs
+ * expects, owned by @cred (root when NULL), created in the same
+ * transaction as the rename (a crash shows either the old names or the
+ * new names and the whiteout).  TW_RENAME_WHITEOUT may be combined with
+ * TW_RENAME_NOREPLACE, not with TW_RENAME_EXCHANGE (-EINVAL).
  */
-int tw_rename(struct tw_fs *fs, u64 olddir, const char *oldname, u32 oldlen,
-	      u64 newdir, const char *newname, u32 newlen, u32 flags,
-	      u64 *victim, u32 *victim_nlink);
+int tw_rename(struct tw_fs *fs, const struct tw_cred *cred, u64 olddir,
+	      const char *oldname, u32 oldlen, u64 newdir, const char *newname,
+	      u32 newlen, u32 flags, u64 *victim, u32 *victim_nlink);
 
 /** tw_readlink() - copy the target (not NUL-terminated); returns length. */
 ssize_t tw_readlink(struct tw_fs *fs, u64 ino, char *buf, size_t size);
@@ -300,6 +326,46 @@ int tw_bmap_h(struct tw_fs *fs, u64 ino, u32 lblk, bool create, u64 *pblk,
 	      bool *is_new);
 /* tw_set_size() within a handle of TW_CREDITS_BMAP or more. */
 int tw_set_size_h(struct tw_fs *fs, u64 ino, u64 size);
+
+/* tw_fallocate() modes: the values of Linux's FALLOC_FL_* */
+#define TW_FALLOC_KEEP_SIZE 0x01u
+#define TW_FALLOC_PUNCH_HOLE 0x02u
+#define TW_FALLOC_ZERO_RANGE 0x10u
+/* for a home with a page cache: leave the bytes of partly covered blocks
+ * that are already mapped alone (the home zeroes them in its cache), and
+ * the old last block's tail too when the file grows */
+#define TW_FALLOC_NO_PARTIAL 0x80000000u
+
+/**
+ * tw_fallocate() - preallocate, punch or zero [@off, @off + @len) of a
+ * regular file, as fallocate(2) with @mode 0 (allocate, extend the size),
+ * KEEP_SIZE (allocate, blocks past the end stay until a truncate),
+ * PUNCH_HOLE|KEEP_SIZE (free whole blocks, zero the partial ones) or
+ * ZERO_RANGE, with or without KEEP_SIZE (allocate and zero).  A new block
+ * is written with zeros before the transaction linking it can commit (the
+ * format has no unwritten flag).  Runs its own transactions, like
+ * tw_write(): out of space, the blocks allocated so far stay allocated
+ * and consistent.  Other modes (collapse and insert range, unshare):
+ * -EOPNOTSUPP.
+ */
+int tw_fallocate(struct tw_fs *fs, u64 ino, u32 mode, u64 off, u64 len);
+
+/** struct tw_extent - a run of mapped logical blocks, for fiemap. */
+struct tw_extent {
+	u64 lblk;
+	u64 pblk;
+	u64 len; /* blocks */
+};
+
+/**
+ * tw_fiemap() - the mapped data blocks of a regular file in logical
+ * blocks [@from, @to), as at most @max runs of contiguous blocks in
+ * @ext, in logical order; *@n says how many.  If @ext fills up, the
+ * caller asks again from the end of the last run.  Holes cost nothing:
+ * the walk skips unmapped subtrees of the block map.
+ */
+int tw_fiemap(struct tw_fs *fs, u64 ino, u64 from, u64 to,
+	      struct tw_extent *ext, u32 max, u32 *n);
 
 /** tw_fsync() - make @ino's data and metadata durable. */
 int tw_fsync(struct tw_fs *fs, u64 ino, bool datasync);

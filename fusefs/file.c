@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * file.c - the FUSE operations on regular files of twinfs-fuse: open,
- * create, read, write, flush, release, fsync.
+ * create, read, write, flush, release, fsync, fallocate.
  *
  * Layer: fusefs (user space).  Calls the core API (twinfs.h), the helpers
  * of ops.h, libfuse3's low-level API and the C library.
@@ -226,6 +226,35 @@ void tf_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
 	tf_reply_err(req, tw_fsync(ST(req)->fs, ino, datasync));
 }
 
+/*
+ * fallocate(2): the core's modes (tw_fallocate()).  FUSE has no fiemap
+ * (docs/fuse.md).  The kernel's FUSE client drops its cached pages of a
+ * punched range itself and sets the new size of a growing mode 0.
+ */
+static void tf_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t off,
+			 off_t len, struct fuse_file_info *fi)
+{
+	struct tf_state *s = ST(req);
+	int retried = 0, err;
+
+	if (off < 0 || len <= 0) {
+		tf_reply_err(req, EINVAL);
+		return;
+	}
+	if ((u32)mode & TW_FALLOC_NO_PARTIAL) {
+		tf_reply_err(req, EOPNOTSUPP);
+		return;
+	}
+	if (tf_is_ro(s)) {
+		tf_reply_err(req, EROFS);
+		return;
+	}
+	do {
+		err = tw_fallocate(s->fs, ino, (u32)mode, (u64)off, (u64)len);
+	} while (!retried++ && tf_retry_enospc(s, err));
+	tf_reply_err(req, err);
+}
+
 void tf_file_ops(struct fuse_lowlevel_ops *ops, const struct tf_config *cfg)
 {
 	ops->open = tf_open;
@@ -238,4 +267,5 @@ void tf_file_ops(struct fuse_lowlevel_ops *ops, const struct tf_config *cfg)
 	ops->flush = tf_flush;
 	ops->release = tf_release;
 	ops->fsync = tf_fsync;
+	ops->fallocate = tf_fallocate;
 }

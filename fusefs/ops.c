@@ -516,19 +516,26 @@ static void tf_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 {
 	struct tf_state *s = ST(req);
 	u32 tflags = 0, vnlink = 1;
+	struct tw_cred cred;
 	u64 victim = 0;
 	int err, retried = 0;
 
-	if (flags & ~(unsigned int)(RENAME_NOREPLACE | RENAME_EXCHANGE)) {
-		tf_reply_err(req, EINVAL); /* RENAME_WHITEOUT: no whiteouts */
+	if (flags & ~(unsigned int)(RENAME_NOREPLACE | RENAME_EXCHANGE |
+				    RENAME_WHITEOUT)) {
+		tf_reply_err(req, EINVAL);
 		return;
 	}
 	if (flags & RENAME_NOREPLACE)
 		tflags |= TW_RENAME_NOREPLACE;
 	if (flags & RENAME_EXCHANGE)
 		tflags |= TW_RENAME_EXCHANGE;
+	/* the core leaves a whiteout (char device 0/0) owned by the caller
+	 * at the old name, in the rename's transaction */
+	if (flags & RENAME_WHITEOUT)
+		tflags |= TW_RENAME_WHITEOUT;
+	tf_cred_of(req, &cred);
 	do {
-		err = tw_rename(s->fs, parent, name, (u32)strlen(name),
+		err = tw_rename(s->fs, &cred, parent, name, (u32)strlen(name),
 				newparent, newname, (u32)strlen(newname),
 				tflags, &victim, &vnlink);
 	} while (!retried++ && tf_retry_enospc(s, err));

@@ -3,6 +3,8 @@
  * file.c - twinfs.ko: file data through the page cache, mmap, fsync, and
  * directory reading.
  *
+ * fallocate and fiemap go through the core too (tw_fallocate, tw_fiemap).
+ *
  * Layer: kernel home, VFS glue.  Calls the kernel and the core API
  * (twinfs.h) of twinfs_core.ko.
  *
@@ -16,6 +18,8 @@
  * for it.  Writeback only ever looks blocks up.
  */
 #include <linux/buffer_head.h>
+#include <linux/falloc.h>
+#include <linux/fiemap.h>
 #include <linux/fs.h>
 #include <linux/mm.h>
 #include <linux/mpage.h>
@@ -301,6 +305,161 @@ static int twinfs_fsync(struct file *file, loff_t start, loff_t end,
 	return tw_fsync(TW_FS(inode), inode->i_ino, datasync);
 }
 
+/* ---- fallocate ---- */
+
+/*
+ * Zero [@from, @to), inside one block, through the page cache: the core
+ * must not write a block the page cache may hold.  Past the end nothing
+ * is needed (whole blocks there read as zeros, and the tail of the last
+ * block is zeroed when the file grows over it), and a hole reads as
+ * zeros already.
+ */
+static int zero_partial(struct file *file, struct inode *inode, loff_t from,
+			loff_t to)
+{
+	struct address_space *mapping = inode->i_mapping;
+	TW_WB_PAGE_T *page;
+	void *fsdata = NULL;
+	unsigned int len;
+	u64 pblk = 0;
+	int err;
+
+	if (to > i_size_read(inode))
+		to = i_size_read(inode);
+	if (from >= to)
+		return 0;
+	err = tw_bmap(TW_FS(inode), inode->i_ino, (u32)(from >> TW_BLOCK_SHIFT),
+		      false, &pblk, NULL);
+	if (err || !pblk)
+		return err;
+	len = (unsigned int)(to - from);
+	err = twinfs_write_begin(file, mapping, from, len, &page, &fsdata);
+	if (err)
+		return err;
+	tw_wb_zero(page, from, len);
+	err = twinfs_write_end(file, mapping, from, len, len, page, fsdata);
+	return err < 0 ? err : 0;
+}
+
+static long twinfs_fallocate(struct file *file, int mode, loff_t off,
+			     loff_t len)
+{
+	struct inode *inode = file_inode(file);
+	struct address_space *mapping = inode->i_mapping;
+	bool cache = mode & (FALLOC_FL_PUNCH_HOLE | FALLOC_FL_ZERO_RANGE);
+	bool grow;
+	loff_t end = off + len, tail;
+	long err;
+
+	if (mode & ~(FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE |
+		     FALLOC_FL_ZERO_RANGE))
+		return -EOPNOTSUPP;
+	inode_lock(inode);
+	grow = !(mode & FALLOC_FL_KEEP_SIZE) && end > i_size_read(inode);
+	if (grow) {
+		err = inode_newsize_ok(inode, end);
+		if (err)
+			goto out;
+	}
+	err = file_modified(file);
+	if (err)
+		goto out;
+	filemap_invalidate_lock(mapping);
+	if (cache) {
+		/* dirty pages out, then none in the way of the core, which
+		 * frees or zeroes whole blocks on the device */
+		err = filemap_write_and_wait_range(mapping, off, end - 1);
+		if (err)
+			goto unlock;
+		truncate_pagecache_range(inode, off, end - 1);
+	}
+	if (grow) {
+		err = twinfs_zero_tail(inode, i_size_read(inode));
+		if (err)
+			goto unlock;
+	}
+	err = tw_fallocate(TW_FS(inode), inode->i_ino,
+			   (u32)mode | TW_FALLOC_NO_PARTIAL, off, len);
+	if (grow && !err) {
+		i_size_write(inode, end);
+		TW_I(inode)->disk_size = end;
+	}
+	/* i_blocks, and the times the core set */
+	TW_I(inode)->new_blocks = true;
+	refresh_blocks(inode, true);
+	if (err || !cache)
+		goto unlock;
+	/* the partly covered blocks at both edges */
+	if (off & (TW_BLOCK_SIZE - 1))
+		err = zero_partial(file, inode, off,
+				   min(end, round_up(off, TW_BLOCK_SIZE)));
+	tail = round_down(end, TW_BLOCK_SIZE);
+	if (!err && (end & (TW_BLOCK_SIZE - 1)) && tail >= off)
+		err = zero_partial(file, inode, tail, end);
+unlock:
+	filemap_invalidate_unlock(mapping);
+out:
+	inode_unlock(inode);
+	return err;
+}
+
+/* ---- fiemap ---- */
+
+#define FIEMAP_BATCH 16
+
+int twinfs_fiemap(struct inode *inode, struct fiemap_extent_info *fieinfo,
+		  u64 start, u64 len)
+{
+	struct tw_extent ext[FIEMAP_BATCH], cur = { 0 };
+	const u64 all = (u64)TW_MAX_LBLK + 1;
+	struct tw_fs *fs = TW_FS(inode);
+	u64 from, to;
+	u32 n, i;
+	int err;
+
+	err = fiemap_prep(inode, fieinfo, start, &len, FIEMAP_FLAG_SYNC);
+	if (err)
+		return err;
+	from = start >> TW_BLOCK_SHIFT;
+	to = min(all, (start + len + TW_BLOCK_SIZE - 1) >> TW_BLOCK_SHIFT);
+	for (; from < to; from = ext[n - 1].lblk + ext[n - 1].len) {
+		err = tw_fiemap(fs, inode->i_ino, from, to, ext, FIEMAP_BATCH,
+				&n);
+		if (err || !n)
+			break;
+		for (i = 0; i < n; i++) {
+			/* runs split between two batches join again */
+			if (cur.len && cur.lblk + cur.len == ext[i].lblk &&
+			    cur.pblk + cur.len == ext[i].pblk) {
+				cur.len += ext[i].len;
+				continue;
+			}
+			if (cur.len) {
+				err = fiemap_fill_next_extent(
+					fieinfo, cur.lblk << TW_BLOCK_SHIFT,
+					cur.pblk << TW_BLOCK_SHIFT,
+					cur.len << TW_BLOCK_SHIFT, 0);
+				if (err)
+					return err < 0 ? err : 0;
+			}
+			cur = ext[i];
+		}
+	}
+	if (err || !cur.len)
+		return err;
+	/* the last extent of the file, if nothing is mapped past it */
+	from = cur.lblk + cur.len;
+	n = 0;
+	if (from < all)
+		err = tw_fiemap(fs, inode->i_ino, from, all, ext, 1, &n);
+	if (err)
+		return err;
+	err = fiemap_fill_next_extent(
+		fieinfo, cur.lblk << TW_BLOCK_SHIFT, cur.pblk << TW_BLOCK_SHIFT,
+		cur.len << TW_BLOCK_SHIFT, n ? 0 : FIEMAP_EXTENT_LAST);
+	return err < 0 ? err : 0;
+}
+
 const struct file_operations twinfs_file_fops = {
 	.llseek = generic_file_llseek,
 	.read_iter = generic_file_read_iter,
@@ -310,6 +469,7 @@ const struct file_operations twinfs_file_fops = {
 	.fsync = twinfs_fsync,
 	.splice_read = tw_splice_read,
 	.splice_write = iter_file_splice_write,
+	.fallocate = twinfs_fallocate,
 };
 
 /* ---- directories ---- */

@@ -218,8 +218,14 @@ static int twinfs_link(struct dentry *old, struct inode *dir,
 	struct tw_attr a;
 	int err;
 
-	err = tw_link(TW_FS(dir), inode->i_ino, dir->i_ino, dentry->d_name.name,
-		      dentry->d_name.len, &a);
+	/* no links: an O_TMPFILE file the VFS found linkable (I_LINKABLE) */
+	if (inode->i_nlink)
+		err = tw_link(TW_FS(dir), inode->i_ino, dir->i_ino,
+			      dentry->d_name.name, dentry->d_name.len, &a);
+	else
+		err = tw_link_tmpfile(TW_FS(dir), inode->i_ino, dir->i_ino,
+				      dentry->d_name.name, dentry->d_name.len,
+				      &a);
 	if (err)
 		return err;
 	twinfs_fill_inode(inode, &a, false);
@@ -227,6 +233,33 @@ static int twinfs_link(struct dentry *old, struct inode *dir,
 	ihold(inode);
 	d_instantiate(dentry, inode);
 	return 0;
+}
+
+/*
+ * O_TMPFILE: the core makes an unnamed file that is on its orphan list from
+ * the start; linkat() may name it later (twinfs_link), otherwise the last
+ * close frees it (twinfs_evict_inode) or, after a crash, the next mount.
+ */
+static int twinfs_tmpfile(TW_IDMAP_T *idmap, struct inode *dir,
+			  struct file *file, umode_t mode)
+{
+	struct tw_cred cred = current_twcred();
+	struct inode *inode;
+	struct tw_attr a;
+	int err;
+
+	err = tw_tmpfile(TW_FS(dir), &cred, dir->i_ino, mode, &a);
+	if (err)
+		return err;
+	inode = twinfs_iget(dir->i_sb, a.ino, &a);
+	if (IS_ERR(inode)) {
+		tw_evict(TW_FS(dir), a.ino);
+		return PTR_ERR(inode);
+	}
+	/* d_tmpfile() drops the one link a new inode has in the VFS */
+	set_nlink(inode, 1);
+	d_tmpfile(file, inode);
+	return finish_open_simple(file, 0);
 }
 
 static int twinfs_unlink(struct inode *dir, struct dentry *dentry)
@@ -265,20 +298,24 @@ static int twinfs_rename(TW_IDMAP_T *idmap, struct inode *old_dir,
 			 struct dentry *new_dentry, unsigned int flags)
 {
 	struct inode *victim = d_inode(new_dentry);
+	struct tw_cred cred = current_twcred();
 	u32 tflags = 0, vnlink = 0;
 	u64 vino = 0;
 	int err;
 
-	if (flags & ~(RENAME_NOREPLACE | RENAME_EXCHANGE))
+	if (flags & ~(RENAME_NOREPLACE | RENAME_EXCHANGE | RENAME_WHITEOUT))
 		return -EINVAL;
 	if (flags & RENAME_NOREPLACE)
 		tflags |= TW_RENAME_NOREPLACE;
 	if (flags & RENAME_EXCHANGE)
 		tflags |= TW_RENAME_EXCHANGE;
-	err = tw_rename(TW_FS(old_dir), old_dir->i_ino, old_dentry->d_name.name,
-			old_dentry->d_name.len, new_dir->i_ino,
-			new_dentry->d_name.name, new_dentry->d_name.len, tflags,
-			&vino, &vnlink);
+	/* the core leaves a whiteout (char device 0/0) at the old name */
+	if (flags & RENAME_WHITEOUT)
+		tflags |= TW_RENAME_WHITEOUT;
+	err = tw_rename(TW_FS(old_dir), &cred, old_dir->i_ino,
+			old_dentry->d_name.name, old_dentry->d_name.len,
+			new_dir->i_ino, new_dentry->d_name.name,
+			new_dentry->d_name.len, tflags, &vino, &vnlink);
 	if (err)
 		return err;
 	refresh(d_inode(old_dentry));
@@ -591,6 +628,7 @@ const struct inode_operations twinfs_dir_iops = {
 	.unlink = twinfs_unlink,
 	.rmdir = twinfs_rmdir,
 	.rename = twinfs_rename,
+	.tmpfile = twinfs_tmpfile,
 	.setattr = twinfs_setattr,
 	.getattr = twinfs_getattr,
 	.listxattr = twinfs_listxattr,
@@ -600,6 +638,7 @@ const struct inode_operations twinfs_dir_iops = {
 const struct inode_operations twinfs_file_iops = {
 	.setattr = twinfs_setattr,
 	.getattr = twinfs_getattr,
+	.fiemap = twinfs_fiemap,
 	.listxattr = twinfs_listxattr,
 	.update_time = twinfs_update_time,
 };

@@ -62,8 +62,12 @@
 /* 6.12: ->write_begin and ->write_end pass folios */
 #if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 12, 0)
 #define TW_WB_PAGE_T struct folio
+/* zero @len bytes at file position @pos of what write_begin returned */
+#define tw_wb_zero(p, pos, len) \
+	folio_zero_range((p), offset_in_folio((p), (pos)), (len))
 #else
 #define TW_WB_PAGE_T struct page
+#define tw_wb_zero(p, pos, len) zero_user((p), offset_in_page(pos), (len))
 #endif
 
 /* 6.5: ->splice_read became filemap_splice_read */

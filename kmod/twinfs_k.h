@@ -63,5 +63,7 @@ extern const struct address_space_operations twinfs_aops;
 int twinfs_get_block(struct inode *inode, sector_t iblock,
 		     struct buffer_head *bh, int create);
 int twinfs_zero_tail(struct inode *inode, loff_t from);
+int twinfs_fiemap(struct inode *inode, struct fiemap_extent_info *fieinfo,
+		  u64 start, u64 len);
 
 #endif /* TWINFS_K_H */

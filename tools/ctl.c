@@ -284,8 +284,8 @@ static int run(int argc, char **argv)
 		if (!err)
 			err = resolve(argv[2], &dir2, true, &name2, &len2);
 		if (!err)
-			err = tw_rename(fs, dir, name, len, dir2, name2, len2,
-					0, &ino, &vn);
+			err = tw_rename(fs, NULL, dir, name, len, dir2, name2,
+					len2, 0, &ino, &vn);
 		if (!err && ino && !vn)
 			err = tw_evict(fs, ino);
 		return err;

@@ -25,13 +25,16 @@
 #
 # ops.txt:   twinfs-crash-ops 1
 #            mkdir P MODE | create P MODE | write P OFF LEN SEED |
-#            truncate P SIZE | link P NEWP | unlink P | rename P NEWP |
+#            truncate P SIZE | fallocate P MODE OFF LEN |
+#            link P NEWP | unlink P | rename P NEWP |
 #            rmdir P | symlink TARGET P | setxattr P NAME LEN SEED |
 #            removexattr P NAME | fsync P | fdatasync P | sync |
 #            hold P H | hwrite H OFF LEN SEED | hfsync H | release H |
 #            umount
 #            (hold opens P as handle H and keeps it open: a file unlinked
-#            while held is an orphan until release)
+#            while held is an orphan until release; fallocate's MODE is
+#            fallocate(2)'s, in decimal: 0, 1 KEEP_SIZE, 3 PUNCH_HOLE|
+#            KEEP_SIZE, 16 ZERO_RANGE, 17 ZERO_RANGE|KEEP_SIZE)
 # oracle.txt (see crashcheck.c for how it is used):
 #            twinfs-crash-oracle 1
 #            workload NAME
@@ -98,6 +101,13 @@ def pat(seed, off, length):
 # The model
 # ---------------------------------------------------------------------------
 
+FALLOC_KEEP_SIZE = 0x01
+FALLOC_PUNCH_HOLE = 0x02
+FALLOC_ZERO_RANGE = 0x10
+FALLOC_MODES = (0, FALLOC_KEEP_SIZE, FALLOC_PUNCH_HOLE | FALLOC_KEEP_SIZE,
+		FALLOC_ZERO_RANGE, FALLOC_ZERO_RANGE | FALLOC_KEEP_SIZE)
+
+
 class Obj:
 	__slots__ = ('id', 'type', 'mode', 'size', 'ext', 'target', 'xattrs',
 		     'nlink')
@@ -140,6 +150,30 @@ class Obj:
 				new.append((o, min(n, size - o), s))
 			self.ext = new
 		self.size = size
+
+	def zero(self, off, length):
+		"""Bytes [off, off+length) read as zeros: no extent there."""
+		end = off + length
+		new = []
+		for (o, n, s) in self.ext:
+			e = o + n
+			if e <= off or o >= end:
+				new.append((o, n, s))
+				continue
+			if o < off:
+				new.append((o, off - o, s))
+			if e > end:
+				new.append((end, e - end, s))
+		self.ext = new
+
+	def fallocate(self, mode, off, length):
+		"""fallocate(2): preallocated blocks read as zeros and change
+		no content; PUNCH_HOLE and ZERO_RANGE zero the range inside
+		the size; without KEEP_SIZE the size grows to the end."""
+		if mode & (FALLOC_PUNCH_HOLE | FALLOC_ZERO_RANGE):
+			self.zero(off, length)
+		if not mode & FALLOC_KEEP_SIZE:
+			self.size = max(self.size, off + length)
 
 	def content(self):
 		buf = bytearray(self.size)
@@ -220,7 +254,7 @@ class Model:
 			return o is None and self.isdir(parent(p))
 		if o is None:
 			return False
-		if k in ('write', 'truncate'):
+		if k in ('write', 'truncate', 'fallocate'):
 			return o.type == 'f'
 		if k == 'link':
 			q = op[2]
@@ -271,6 +305,8 @@ class Model:
 			self.get(op[1]).write(op[2], op[3], op[4])
 		elif k == 'truncate':
 			self.get(op[1]).truncate(op[2])
+		elif k == 'fallocate':
+			self.get(op[1]).fallocate(op[2], op[3], op[4])
 		elif k == 'link':
 			o = self.get(op[1])
 			o.nlink += 1
@@ -354,6 +390,8 @@ def parse_op(line):
 		return (k, f[1], int(f[2]), int(f[3]), int(f[4]))
 	if k == 'truncate':
 		return (k, f[1], int(f[2]))
+	if k == 'fallocate':
+		return (k, f[1], int(f[2]), int(f[3]), int(f[4]))
 	if k == 'setxattr':
 		return (k, f[1], f[2], int(f[3]), int(f[4]))
 	if k == 'hwrite':
@@ -386,6 +424,11 @@ def write_workload(wdir, name, ops):
 			obj = o.id
 			new = op[2] + op[3] if k != 'truncate' else op[2]
 			ext = 1 if k != 'truncate' and new > o.size else 0
+		elif k == 'fallocate':
+			o = m.get(op[1])
+			obj = o.id
+			ext = 1 if not op[2] & FALLOC_KEEP_SIZE and \
+				op[3] + op[4] > o.size else 0
 		elif k in ('fsync', 'fdatasync'):
 			obj = m.get(op[1]).id
 		elif k == 'hfsync':
@@ -564,6 +607,9 @@ def random_workload(seed, nops=40, profile=None):
 	directories, or a few large sparse files.  Files are sometimes held
 	open while they are unlinked (orphans)."""
 	rnd = random.Random(seed)
+	# fallocate's choices come from a stream of their own, so that the
+	# workload of a seed stays what it was up to its first fallocate
+	frnd = random.Random(seed * 7919 + 17)
 	if profile is None:
 		profile = ('mixed', 'mixed', 'dir', 'big')[seed % 4]
 	files, dirs, maxwrite, far = PROFILES[profile]
@@ -632,6 +678,12 @@ def random_workload(seed, nops=40, profile=None):
 			if f:
 				off, n = write_args(m.get(f))
 				op = ('write', f, off, n, rnd.randint(1, 10 ** 6))
+			if f and frnd.random() < 0.2:
+				sz = m.get(f).size
+				op = ('fallocate', f, frnd.choice(FALLOC_MODES),
+				      frnd.choice((0, frnd.randint(0, sz + 1),
+						   sz + frnd.randint(0, 20000))),
+				      frnd.randint(1, 3 * 4096 + 100))
 		elif r < 0.48:
 			f = anyfile()
 			if f:
@@ -717,6 +769,19 @@ def random_workload(seed, nops=40, profile=None):
 # ---------------------------------------------------------------------------
 
 _handles = {}
+_libc = None
+
+
+def _fallocate(fd, mode, off, length):
+	global _libc
+	import ctypes
+	if _libc is None:
+		_libc = ctypes.CDLL(None, use_errno=True)
+		_libc.fallocate.argtypes = [ctypes.c_int, ctypes.c_int,
+					    ctypes.c_int64, ctypes.c_int64]
+	if _libc.fallocate(fd, mode, off, length) != 0:
+		e = ctypes.get_errno()
+		raise OSError(e, os.strerror(e))
 
 
 def run_op(mnt, op):
@@ -739,6 +804,12 @@ def run_op(mnt, op):
 			os.close(fd)
 	elif k == 'truncate':
 		os.truncate(P(op[1]), op[2])
+	elif k == 'fallocate':
+		fd = os.open(P(op[1]), os.O_WRONLY)
+		try:
+			_fallocate(fd, op[2], op[3], op[4])
+		finally:
+			os.close(fd)
 	elif k == 'link':
 		os.link(P(op[1]), P(op[2]))
 	elif k == 'unlink':

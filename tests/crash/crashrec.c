@@ -223,6 +223,11 @@ static void run_op(char **f, int n)
 		NEED(3);
 		sa.size = strtoull(f[2], NULL, 10);
 		err = tw_setattr(fs, resolve(f[1]), &sa, NULL);
+	} else if (!strcmp(f[0], "fallocate")) {
+		NEED(5);
+		err = tw_fallocate(
+			fs, resolve(f[1]), (u32)strtoul(f[2], NULL, 10),
+			strtoull(f[3], NULL, 10), strtoull(f[4], NULL, 10));
 	} else if (!strcmp(f[0], "link")) {
 		NEED(3);
 		ino = resolve(f[1]);
@@ -244,8 +249,8 @@ static void run_op(char **f, int n)
 		NEED(3);
 		dir = resolve_parent(f[1], &name);
 		dir2 = resolve_parent(f[2], &name2);
-		err = tw_rename(fs, dir, name, (u32)strlen(name), dir2, name2,
-				(u32)strlen(name2), 0, &victim, &vnlink);
+		err = tw_rename(fs, NULL, dir, name, (u32)strlen(name), dir2,
+				name2, (u32)strlen(name2), 0, &victim, &vnlink);
 		if (!err)
 			evict_if_gone(victim, vnlink);
 	} else if (!strcmp(f[0], "symlink")) {

@@ -372,8 +372,8 @@ static void do_op(struct st *s, u8 op, u8 a, u8 b)
 				(unsigned long long)e->parent, e->len, e->name,
 				(unsigned long long)e->ino,
 				(unsigned long long)d->ino, (int)len, nm, flags);
-		r = tw_rename(fs, e->parent, e->name, e->len, d->ino, nm, len,
-			      flags, &victim, &vnl);
+		r = tw_rename(fs, NULL, e->parent, e->name, e->len, d->ino, nm,
+			      len, flags, &victim, &vnl);
 		check(s, r, "rename");
 		if (!r) {
 			u64 eino = e->ino;

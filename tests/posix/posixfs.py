@@ -65,6 +65,45 @@ def renameat2(old, new, flags=0, olddirfd=AT_FDCWD, newdirfd=AT_FDCWD):
 		raise OSError(e, os.strerror(e), str(old), None, str(new))
 
 
+AT_EMPTY_PATH = 0x1000
+AT_SYMLINK_FOLLOW = 0x400
+
+
+def linkat_fd(fd, new, newdirfd=AT_FDCWD):
+	"""linkat(fd, "", newdirfd, new, AT_EMPTY_PATH): give the file open
+	as fd a name (an O_TMPFILE file).  Raises OSError."""
+	r = _libc.linkat(ctypes.c_int(fd), b'', ctypes.c_int(newdirfd),
+			 os.fsencode(new), ctypes.c_int(AT_EMPTY_PATH))
+	if r != 0:
+		e = ctypes.get_errno()
+		raise OSError(e, os.strerror(e), str(new))
+
+
+def link_follow(old, new):
+	"""linkat(AT_FDCWD, old, AT_FDCWD, new, AT_SYMLINK_FOLLOW): with old
+	= /proc/self/fd/N, names the open file (os.link calls link(2), which
+	does not follow).  Raises OSError."""
+	r = _libc.linkat(ctypes.c_int(AT_FDCWD), os.fsencode(old),
+			 ctypes.c_int(AT_FDCWD), os.fsencode(new),
+			 ctypes.c_int(AT_SYMLINK_FOLLOW))
+	if r != 0:
+		e = ctypes.get_errno()
+		raise OSError(e, os.strerror(e), str(old), None, str(new))
+
+
+def fs_type(path):
+	"""The filesystem type of the mount holding path ("tmpfs", "twinfs",
+	"fuse.twinfs", ...), from /proc/self/mountinfo."""
+	ent = mount_entry(path)
+	return ent[1] if ent else ''
+
+
+def is_twinfs_fuse(path):
+	"""Whether path is on a twinfs-fuse mount."""
+	t = fs_type(path)
+	return t.startswith('fuse') and 'twinfs' in t
+
+
 class _Timespec(ctypes.Structure):
 	_fields_ = [('tv_sec', ctypes.c_long), ('tv_nsec', ctypes.c_long)]
 

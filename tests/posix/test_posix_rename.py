@@ -1,7 +1,7 @@
 # twinfs tests/posix: every rename case - plain, over files, over empty
 # and non-empty directories, type mismatches, into its own subtree, hard
-# links of one inode, ".." after a move, and renameat2's RENAME_NOREPLACE
-# and RENAME_EXCHANGE.
+# links of one inode, ".." after a move, and renameat2's RENAME_NOREPLACE,
+# RENAME_EXCHANGE and RENAME_WHITEOUT.
 # Layer: POSIX test suite; system calls only (renameat2 through ctypes),
 # against any mounted directory (see conftest.py).
 import errno
@@ -11,6 +11,7 @@ import stat
 import pytest
 
 from posixfs import (RENAME_EXCHANGE, RENAME_NOREPLACE, RENAME_WHITEOUT,
+		     fs_type, is_twinfs_fuse,
 		     raises_errno, read_file, renameat2, write_file)
 
 
@@ -292,3 +293,107 @@ def test_renameat2_whiteout_is_refused_or_done_right(fsroot):
 	st = os.lstat(fsroot / 'a')
 	assert stat.S_ISCHR(st.st_mode) and st.st_rdev == 0
 	assert read_file(fsroot / 'b') == b'A'
+
+
+# -- RENAME_WHITEOUT (overlayfs): the old name becomes a char device 0/0 --
+
+def _whiteout_expected(fs):
+	"""tmpfs and both twinfs homes must do RENAME_WHITEOUT; elsewhere a
+	refusal (EINVAL) skips."""
+	t = fs_type(fs.root)
+	return fs.is_twinfs or t in ('tmpfs', 'twinfs') or \
+		is_twinfs_fuse(fs.root)
+
+
+def _whiteout(fs, old, new, flags=0):
+	if os.geteuid() != 0:
+		pytest.skip('RENAME_WHITEOUT needs CAP_MKNOD')
+	try:
+		renameat2(old, new, RENAME_WHITEOUT | flags)
+	except OSError as e:
+		if e.errno == errno.EINVAL and not _whiteout_expected(fs):
+			pytest.skip('no RENAME_WHITEOUT on %s' % fs_type(fs.root))
+		raise
+
+
+def _assert_whiteout(path):
+	st = os.lstat(path)
+	assert stat.S_ISCHR(st.st_mode), oct(st.st_mode)
+	assert st.st_rdev == 0
+	assert stat.S_IMODE(st.st_mode) == 0
+	assert st.st_nlink == 1
+	assert st.st_uid == os.geteuid()
+
+
+def test_whiteout_to_new_name(fs, fsroot):
+	write_file(fsroot / 'a', b'A')
+	ino = os.stat(fsroot / 'a').st_ino
+	_whiteout(fs, fsroot / 'a', fsroot / 'b')
+	assert sorted(os.listdir(fsroot)) == ['a', 'b']
+	_assert_whiteout(fsroot / 'a')
+	assert os.lstat(fsroot / 'a').st_ino != ino
+	assert os.stat(fsroot / 'b').st_ino == ino
+	assert read_file(fsroot / 'b') == b'A'
+	kinds = {e.name: e.is_file() for e in os.scandir(fsroot)}
+	assert kinds == {'a': False, 'b': True}
+	if fs.can_remount:
+		fs.remount()
+		_assert_whiteout(fsroot / 'a')
+		assert read_file(fsroot / 'b') == b'A'
+
+
+def test_whiteout_over_existing_file(fs, fsroot):
+	write_file(fsroot / 'a', b'A')
+	write_file(fsroot / 'b', b'old')
+	fd = os.open(fsroot / 'b', os.O_RDONLY)
+	try:
+		_whiteout(fs, fsroot / 'a', fsroot / 'b')
+		assert os.fstat(fd).st_nlink == 0
+		assert os.read(fd, 10) == b'old'
+	finally:
+		os.close(fd)
+	_assert_whiteout(fsroot / 'a')
+	assert read_file(fsroot / 'b') == b'A'
+
+
+def test_whiteout_noreplace_and_exchange(fs, fsroot):
+	write_file(fsroot / 'a', b'A')
+	write_file(fsroot / 'b', b'B')
+	try:
+		renameat2(fsroot / 'a', fsroot / 'b',
+			  RENAME_WHITEOUT | RENAME_NOREPLACE)
+	except OSError as e:
+		if e.errno == errno.EINVAL and not _whiteout_expected(fs):
+			pytest.skip('no RENAME_WHITEOUT here')
+		assert e.errno == errno.EEXIST
+	else:
+		pytest.fail('RENAME_NOREPLACE over an existing name succeeded')
+	raises_errno(errno.EINVAL, renameat2, fsroot / 'a', fsroot / 'b',
+		     RENAME_WHITEOUT | RENAME_EXCHANGE)
+	assert read_file(fsroot / 'a') == b'A'
+	assert read_file(fsroot / 'b') == b'B'
+	_whiteout(fs, fsroot / 'a', fsroot / 'c', RENAME_NOREPLACE)
+	_assert_whiteout(fsroot / 'a')
+	assert read_file(fsroot / 'c') == b'A'
+
+
+def test_whiteout_directory_across_parents(fs, fsroot):
+	os.makedirs(fsroot / 'p' / 'd' / 'sub')
+	os.mkdir(fsroot / 'q')
+	write_file(fsroot / 'p' / 'd' / 'f', b'F')
+	p_links = os.stat(fsroot / 'p').st_nlink
+	q_links = os.stat(fsroot / 'q').st_nlink
+	_whiteout(fs, fsroot / 'p' / 'd', fsroot / 'q' / 'd')
+	_assert_whiteout(fsroot / 'p' / 'd')
+	assert os.stat(fsroot / 'p').st_nlink == p_links - 1
+	assert os.stat(fsroot / 'q').st_nlink == q_links + 1
+	assert read_file(fsroot / 'q' / 'd' / 'f') == b'F'
+	assert os.stat(fsroot / 'q' / 'd' / '..').st_ino == \
+		os.stat(fsroot / 'q').st_ino
+	# a whiteout is an ordinary node: it can be replaced and removed
+	raises_errno(errno.ENOTDIR, os.rename, fsroot / 'q' / 'd',
+		     fsroot / 'p' / 'd')
+	os.rename(fsroot / 'q' / 'd' / 'f', fsroot / 'p' / 'd')
+	assert read_file(fsroot / 'p' / 'd') == b'F'
+	os.unlink(fsroot / 'p' / 'd')
+	assert os.listdir(fsroot / 'p') == []

@@ -502,7 +502,8 @@ static void test_rename_basic(void)
 	/* over a file: the victim loses a link */
 	REQUIRE_EQ(ct_create(fs, d1, "v", 0644, &b), 0);
 	CHECK_EQ(tw_link(fs, b, d1, "v2", 2, NULL), 0);
-	CHECK_EQ(tw_rename(fs, d2, "c", 1, d1, "v", 1, 0, &victim, &vn), 0);
+	CHECK_EQ(tw_rename(fs, NULL, d2, "c", 1, d1, "v", 1, 0, &victim, &vn),
+		 0);
 	CHECK_EQ(victim, b);
 	CHECK_EQ(vn, 1);
 	CHECK_EQ(ct_ino(fs, d1, "v"), a);
@@ -512,9 +513,9 @@ static void test_rename_basic(void)
 	{
 		struct tw_statfs s0 = ct_statfs(fs);
 
-		CHECK_EQ(
-			tw_rename(fs, d1, "v", 1, d1, "v2", 2, 0, &victim, &vn),
-			0);
+		CHECK_EQ(tw_rename(fs, NULL, d1, "v", 1, d1, "v2", 2, 0,
+				   &victim, &vn),
+			 0);
 		CHECK_EQ(victim, b);
 		CHECK_EQ(vn, 0);
 		CHECK_EQ(nlink_of(fs, b), 0);
@@ -607,7 +608,9 @@ static void test_rename_dirs(void)
 	/* over an empty one, across directories */
 	REQUIRE_EQ(ct_mkdir(fs, p2, "empty", &e), 0);
 	CHECK_EQ(nlink_of(fs, p2), 4);
-	CHECK_EQ(tw_rename(fs, p1, "a", 1, p2, "empty", 5, 0, &victim, &vn), 0);
+	CHECK_EQ(tw_rename(fs, NULL, p1, "a", 1, p2, "empty", 5, 0, &victim,
+			   &vn),
+		 0);
 	CHECK_EQ(victim, e);
 	CHECK_EQ(vn, 0);
 	CHECK_EQ(nlink_of(fs, e), 0);
@@ -731,7 +734,8 @@ static void test_orphans(void)
 		REQUIRE_EQ(ct_create(fs, d, "over", 0644, &over), 0);
 		CHECK_EQ(tw_write(fs, over, 0, buf, 5000), 5000);
 		REQUIRE_EQ(ct_create(fs, d, "src", 0644, NULL), 0);
-		CHECK_EQ(tw_rename(fs, d, "src", 3, d, "over", 4, 0, &ino, &nl),
+		CHECK_EQ(tw_rename(fs, NULL, d, "src", 3, d, "over", 4, 0, &ino,
+				   &nl),
 			 0);
 		CHECK_EQ(ino, over);
 		CHECK_EQ(nl, 0);
@@ -796,6 +800,128 @@ static void test_orphans(void)
 	free(got);
 }
 
+/* O_TMPFILE: unnamed, on the orphan list from creation, linkable once */
+static void test_tmpfile(void)
+{
+	static const struct tw_cred cred = { 1000, 1000 };
+	struct tw_dev *dev, *cdev;
+	struct tw_fs *fs = fresh(&dev), *cfs;
+	struct tw_statfs s0;
+	struct tw_attr a;
+	char buf[5000];
+	u64 d, t, t2;
+
+	ct_fill(buf, sizeof(buf), 4, 0);
+	REQUIRE_EQ(ct_mkdir(fs, ROOT, "d", &d), 0);
+	s0 = ct_statfs(fs);
+	CHECK_EQ(tw_tmpfile(fs, &cred, d, TW_S_IFDIR | 0755, &a), -EINVAL);
+	CHECK_EQ(tw_tmpfile(fs, &cred, ROOT + 1000, 0600, &a), -ENOENT);
+	REQUIRE_EQ(tw_tmpfile(fs, &cred, d, 0600, &a), 0);
+	t = a.ino;
+	CHECK_EQ(a.nlink, 0);
+	CHECK_EQ(a.mode, TW_S_IFREG | 0600);
+	CHECK_EQ(a.uid, 1000);
+	CHECK_EQ(ct_statfs(fs).ffree, s0.ffree - 1);
+	CHECK_EQ(tw_write(fs, t, 0, buf, sizeof(buf)), (ssize_t)sizeof(buf));
+	/* plain tw_link refuses an inode without links */
+	CHECK_EQ(tw_link(fs, t, d, "n", 1, &a), -ENOENT);
+	/* a crash now (the transaction committed): mount frees it */
+	REQUIRE_EQ(tw_sync(fs), 0);
+	cdev = ct_dev_from_image(ct_ram_of(dev), FS_BLOCKS);
+	cfs = ct_mount(cdev);
+	CHECK_EQ(ct_statfs(cfs).ffree, s0.ffree);
+	CHECK_EQ(ct_statfs(cfs).bfree, s0.bfree);
+	CHECK(tw_getattr(cfs, t, &a) < 0);
+	done(cfs);
+	/* linked: off the orphan list, survives a remount */
+	CHECK_EQ(tw_link_tmpfile(fs, t, d, "n", 1, &a), 0);
+	CHECK_EQ(a.nlink, 1);
+	CHECK_EQ(tw_link_tmpfile(fs, t, ROOT, "n2", 2, &a), 0);
+	CHECK_EQ(a.nlink, 2);
+	/* one never linked and never evicted */
+	REQUIRE_EQ(tw_tmpfile(fs, &cred, d, 0644, &a), 0);
+	t2 = a.ino;
+	CHECK_EQ(tw_write(fs, t2, 0, buf, sizeof(buf)), (ssize_t)sizeof(buf));
+	fs = ct_remount(fs);
+	CHECK_EQ(ct_getattr(fs, t).size, sizeof(buf));
+	CHECK_EQ(ct_getattr(fs, t).nlink, 2);
+	CHECK_EQ(ct_ino(fs, d, "n"), t);
+	CHECK(tw_getattr(fs, t2, &a) < 0);
+	CHECK_EQ(ct_statfs(fs).ffree, s0.ffree - 1);
+	/* evicted without a link: freed at once */
+	REQUIRE_EQ(tw_tmpfile(fs, &cred, d, 0644, &a), 0);
+	CHECK_EQ(tw_evict(fs, a.ino), 0);
+	CHECK_EQ(ct_statfs(fs).ffree, s0.ffree - 1);
+	done(fs);
+}
+
+/* RENAME_WHITEOUT: the old name becomes a char device 0/0 atomically */
+static void test_rename_whiteout(void)
+{
+	static const struct tw_cred cred = { 1000, 1001 };
+	struct tw_dev *dev, *cdev;
+	struct tw_fs *fs = fresh(&dev), *cfs;
+	struct tw_statfs s0;
+	struct tw_attr a;
+	u64 d1, d2, f, sub, w, victim;
+	u32 vn;
+
+	REQUIRE_EQ(ct_mkdir(fs, ROOT, "d1", &d1), 0);
+	REQUIRE_EQ(ct_mkdir(fs, ROOT, "d2", &d2), 0);
+	REQUIRE_EQ(ct_create(fs, d1, "f", 0644, &f), 0);
+	REQUIRE_EQ(ct_create(fs, d2, "g", 0644, NULL), 0);
+	REQUIRE_EQ(ct_mkdir(fs, d1, "sub", &sub), 0);
+	s0 = ct_statfs(fs);
+	CHECK_EQ(tw_rename(fs, &cred, d1, "f", 1, d2, "g", 1,
+			   TW_RENAME_WHITEOUT | TW_RENAME_EXCHANGE, NULL, NULL),
+		 -EINVAL);
+	CHECK_EQ(tw_rename(fs, &cred, d1, "f", 1, d2, "g", 1,
+			   TW_RENAME_WHITEOUT | TW_RENAME_NOREPLACE, NULL,
+			   NULL),
+		 -EEXIST);
+	CHECK_EQ(ct_statfs(fs).ffree, s0.ffree);
+	/* over an existing file, across directories */
+	CHECK_EQ(tw_rename(fs, &cred, d1, "f", 1, d2, "g", 1,
+			   TW_RENAME_WHITEOUT, &victim, &vn),
+		 0);
+	CHECK_EQ(vn, 0);
+	CHECK_EQ(ct_ino(fs, d2, "g"), f);
+	REQUIRE_EQ(ct_lookup(fs, d1, "f", &a), 0);
+	w = a.ino;
+	CHECK(w != f);
+	CHECK_EQ(a.mode, TW_S_IFCHR);
+	CHECK_EQ(a.rdev, 0);
+	CHECK_EQ(a.nlink, 1);
+	CHECK_EQ(a.uid, 1000);
+	CHECK_EQ(a.gid, 1001);
+	CHECK_EQ(tw_evict(fs, victim), 0);
+	/* a directory: its old parent loses a link, the whiteout none */
+	CHECK_EQ(tw_rename(fs, NULL, d1, "sub", 3, d2, "sub", 3,
+			   TW_RENAME_WHITEOUT, NULL, NULL),
+		 0);
+	CHECK_EQ(nlink_of(fs, d1), 2);
+	CHECK_EQ(nlink_of(fs, d2), 3);
+	REQUIRE_EQ(ct_lookup(fs, d1, "sub", &a), 0);
+	CHECK_EQ(a.mode, TW_S_IFCHR);
+	CHECK_EQ(a.uid, 0);
+	/* a crash after the commit shows the rename and the whiteout */
+	REQUIRE_EQ(tw_sync(fs), 0);
+	cdev = ct_dev_from_image(ct_ram_of(dev), FS_BLOCKS);
+	cfs = ct_mount(cdev);
+	REQUIRE_EQ(ct_lookup(cfs, d1, "f", &a), 0);
+	CHECK_EQ(a.ino, w);
+	CHECK_EQ(a.mode, TW_S_IFCHR);
+	CHECK_EQ(ct_ino(cfs, d2, "g"), f);
+	CHECK_EQ(ct_ino(cfs, d2, "sub"), sub);
+	done(cfs);
+	fs = ct_remount(fs);
+	CHECK_EQ(ct_getattr(fs, w).mode, TW_S_IFCHR);
+	/* whiteouts are ordinary nodes: removed like any */
+	CHECK_EQ(ct_unlink(fs, d1, "f"), 0);
+	CHECK_EQ(ct_unlink(fs, d1, "sub"), 0);
+	done(fs);
+}
+
 int main(void)
 {
 	RUN(test_mkdir_rmdir);
@@ -807,5 +933,7 @@ int main(void)
 	RUN(test_rename_basic);
 	RUN(test_rename_dirs);
 	RUN(test_orphans);
+	RUN(test_tmpfile);
+	RUN(test_rename_whiteout);
 	return ct_done();
 }

@@ -260,9 +260,9 @@ static void priv_rename(struct thr *t)
 		return;
 	if (q && q != p && ct_below(&t->rng, 2)) {
 		/* over another private file */
-		err = tw_rename(g_fs, t->dir, p->name, (u32)strlen(p->name),
-				t->dir, q->name, (u32)strlen(q->name), 0,
-				&victim, &vn);
+		err = tw_rename(g_fs, NULL, t->dir, p->name,
+				(u32)strlen(p->name), t->dir, q->name,
+				(u32)strlen(q->name), 0, &victim, &vn);
 		PRIV_EQ(t, "rename over", err, 0);
 		if (err)
 			return;
@@ -274,8 +274,9 @@ static void priv_rename(struct thr *t)
 		return;
 	}
 	snprintf(nn, sizeof(nn), "r%llu", (unsigned long long)t->op);
-	err = tw_rename(g_fs, t->dir, p->name, (u32)strlen(p->name), t->dir, nn,
-			(u32)strlen(nn), TW_RENAME_NOREPLACE, NULL, NULL);
+	err = tw_rename(g_fs, NULL, t->dir, p->name, (u32)strlen(p->name),
+			t->dir, nn, (u32)strlen(nn), TW_RENAME_NOREPLACE, NULL,
+			NULL);
 	PRIV_EQ(t, "rename", err, 0);
 	if (!err)
 		memcpy(p->name, nn, sizeof(nn));
@@ -454,7 +455,7 @@ static void shared_op(struct thr *t)
 
 		shared_name(t, n1, sizeof(n1), ct_below(&t->rng, 4) == 0);
 		shared_name(t, n2, sizeof(n2), ct_below(&t->rng, 4) == 0);
-		err = tw_rename(g_fs, d1, n1, (u32)strlen(n1), d2, n2,
+		err = tw_rename(g_fs, NULL, d1, n1, (u32)strlen(n1), d2, n2,
 				(u32)strlen(n2), fl, &ino, &nl);
 		SHARED_OK(t, "shared rename", err);
 		if (!err && ino && !nl)
@@ -504,9 +505,9 @@ static void shared_op(struct thr *t)
 
 		if (!p)
 			break;
-		err = tw_rename(g_fs, t->dir, p->name, (u32)strlen(p->name), d1,
-				n1, (u32)strlen(n1), TW_RENAME_NOREPLACE, NULL,
-				NULL);
+		err = tw_rename(g_fs, NULL, t->dir, p->name,
+				(u32)strlen(p->name), d1, n1, (u32)strlen(n1),
+				TW_RENAME_NOREPLACE, NULL, NULL);
 		if (err == -EEXIST || err == -ENOENT || err == -ENOTDIR)
 			break;
 		PRIV_EQ(t, "rename to shared", err, 0);
@@ -525,7 +526,7 @@ static void shared_op(struct thr *t)
 			break;
 		snprintf(nn, sizeof(nn), "h%d_%llu", t->id,
 			 (unsigned long long)t->op);
-		err = tw_rename(g_fs, d1, n1, (u32)strlen(n1), t->dir, nn,
+		err = tw_rename(g_fs, NULL, d1, n1, (u32)strlen(n1), t->dir, nn,
 				(u32)strlen(nn), TW_RENAME_NOREPLACE, NULL,
 				NULL);
 		SHARED_OK(t, "rename from shared", err);
@@ -537,7 +538,7 @@ static void shared_op(struct thr *t)
 		}
 		if (TW_S_ISDIR(a.mode)) {
 			/* a shared directory came along: send it back */
-			err = tw_rename(g_fs, t->dir, nn, (u32)strlen(nn),
+			err = tw_rename(g_fs, NULL, t->dir, nn, (u32)strlen(nn),
 					g_shared, nn, (u32)strlen(nn), 0, NULL,
 					NULL);
 			PRIV_EQ(t, "send a directory back", err, 0);

@@ -1112,8 +1112,8 @@ static void op_rename(void)
 		}
 	}
 	maybe_nospc(&e);
-	err = tw_rename(fs, nodes[od].ino, on, ol, nodes[nd].ino, nn, nl, flags,
-			&victim, &vn);
+	err = tw_rename(fs, NULL, nodes[od].ino, on, ol, nodes[nd].ino, nn, nl,
+			flags, &victim, &vn);
 	VLOG("dir %llu '%s' -> dir %llu '%s' -> %d (victim %llu, nlink %u)",
 	     (unsigned long long)nodes[od].ino, on,
 	     (unsigned long long)nodes[nd].ino, nn, err,

@@ -411,7 +411,7 @@ static inline int ct_rename(struct tw_fs *fs, u64 od, const char *on, u64 nd,
 {
 	u64 victim = 0;
 	u32 vn = 1;
-	int err = tw_rename(fs, od, on, (u32)strlen(on), nd, nn,
+	int err = tw_rename(fs, NULL, od, on, (u32)strlen(on), nd, nn,
 			    (u32)strlen(nn), flags, &victim, &vn);
 
 	if (!err && victim && !vn)
