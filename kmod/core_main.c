@@ -180,6 +180,7 @@ int tw_fault_point(struct tw_dev *dev, const char *where)
 
 EXPORT_SYMBOL_GPL(tw_mount);
 EXPORT_SYMBOL_GPL(tw_unmount);
+EXPORT_SYMBOL_GPL(tw_remount);
 EXPORT_SYMBOL_GPL(tw_sync);
 EXPORT_SYMBOL_GPL(tw_commit_if_old);
 EXPORT_SYMBOL_GPL(tw_statfs);

@@ -255,17 +255,45 @@ static int twinfs_get_tree(struct fs_context *fc)
 	return get_tree_bdev(fc, twinfs_fill_super);
 }
 
+/*
+ * mount -o remount: commit= changes, and ro <-> rw through tw_remount().
+ * Before a read-only remount the VFS has refused (EBUSY) if a file is open
+ * for writing or an unlinked inode is still open (sb->s_remove_count), and
+ * blocks new writers while we run; sync_filesystem() has pushed the dirty
+ * pages through ->writepages.  tw_remount() then waits for the operations
+ * in progress, commits, and marks the image clean: fsck -n of the device
+ * finds it clean for as long as it stays read-only.  Going read-write
+ * replays nothing (tw_mount() did that in memory when it mounted read-only
+ * and tw_remount() writes it now) and frees the orphans.
+ */
 static int twinfs_reconfigure(struct fs_context *fc)
 {
 	struct super_block *sb = fc->root->d_sb;
 	struct twinfs_ctx *ctx = fc->fs_private;
+	struct twinfs_sb_info *sbi = TW_SB(sb);
+	bool to_ro = fc->sb_flags & SB_RDONLY;
+	int err;
 
-	/* the core mounts read-write or read-only for good */
-	if ((fc->sb_flags ^ sb->s_flags) & SB_RDONLY)
-		return invalfc(fc,
-			       "cannot change ro/rw on remount; unmount first");
-	TW_SB(sb)->commit_sec = ctx->commit_sec;
 	sync_filesystem(sb);
+	if (to_ro != sb_rdonly(sb)) {
+		if (to_ro) {
+			cancel_delayed_work_sync(&sbi->commit_work);
+			tw_kenv_flush_iputs();
+		}
+		err = tw_remount(sbi->fs, to_ro ? TW_MNT_RDONLY : 0);
+		if (err) {
+			/* the core stays read-only if it could not commit */
+			if (!to_ro)
+				return invalfc(fc, "cannot go read-write: %d",
+					       err);
+			errorfc(fc, "read-only, but the last commit failed: %d",
+				err);
+		}
+		if (!to_ro)
+			queue_delayed_work(system_long_wq, &sbi->commit_work,
+					   ctx->commit_sec * HZ);
+	}
+	sbi->commit_sec = ctx->commit_sec;
 	return 0;
 }
 
