@@ -4,6 +4,8 @@
 #   make demo    install what is missing, build, run the main job
 #   make check   install what is missing, build, run every test
 #   make bench   the full benchmark profile (make demo runs the quick one)
+#   make deb     the Debian packages, into $(BUILD)/deb/ (README: Installing)
+#   make deb-check  build, lint and install them, also in the test guest
 #
 # BUILD selects the meson build directory.
 
@@ -11,7 +13,7 @@ BUILD ?= build
 MESON_OPTS ?=
 PKG_LIST := debian-packages.txt
 
-.PHONY: all deps guest configure build kmod demo check fuzz clean
+.PHONY: all deps guest configure build kmod demo check fuzz clean deb
 
 all: build
 
@@ -61,6 +63,33 @@ bench: build
 
 check: build
 	@./scripts/check.sh $(BUILD)
+
+# The Debian packages (debian/): twinfs-tools, twinfs-fuse, twinfs-dkms,
+# built by dpkg-buildpackage from a copy of the source tree in
+# $(BUILD)/deb/src (without .git and build*/), so that debian/tmp, the
+# obj-* build directory and the ../*.deb that dpkg-buildpackage writes all
+# stay under $(BUILD)/deb.  Needs only `make deps`, not the meson build.
+# No -dbgsym packages, so that `apt install ./build/deb/*.deb` installs the
+# three.  `make deb-check` builds, lints and installs them (in a throw-away
+# root and in the test guest): scripts/check.d/65-deb.sh, whose host part
+# `make check` runs.
+DEB_DIR = $(BUILD)/deb
+DEB_REL = $(patsubst $(CURDIR)/%,%,$(abspath $(BUILD)))
+deb: deps
+	@rm -rf $(DEB_DIR) && mkdir -p $(DEB_DIR)/src
+	@tar -C . --exclude=./.git --exclude='./build*' --exclude='./$(DEB_REL)' \
+		--exclude=__pycache__ -cf - . | tar -C $(DEB_DIR)/src -xf -
+	@cd $(DEB_DIR)/src && DEB_BUILD_OPTIONS="$(DEB_BUILD_OPTIONS) noautodbgsym" \
+		dpkg-buildpackage -b -us -uc -J >../build.log 2>&1 || \
+		{ tail -40 ../build.log; echo "make deb: failed, see $(DEB_DIR)/build.log" >&2; exit 1; }
+	@ls -1 $(abspath $(DEB_DIR))/*.deb
+
+# The packages, and their test with the in-guest part (a real dkms build
+# in the TCG guest: 8 to 15 minutes more, too long for every `make check`).
+.PHONY: deb-check
+deb-check: deps
+	@TWINFS_ROOT=$(CURDIR) TWINFS_BUILD=$(abspath $(BUILD)) TWINFS_DEB_GUEST=1 \
+		bash scripts/check.d/65-deb.sh
 
 # The fault-isolation experiment (docs/crash.md): the same fault in the
 # module and in the daemon, in the test guest; prints its table.
