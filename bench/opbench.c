@@ -14,6 +14,17 @@
  *   opbench read FILE N         N x pread of 4 KiB at random aligned offsets
  *                               (posix_fadvise RANDOM: no readahead)
  *
+ * Several clients (create and stat): --clients K forks K processes that
+ * share the N operations (client c does names c*N/K .. (c+1)*N/K - 1), in
+ * DIR itself (one shared directory) or, with --dirs, each in its own
+ * DIR/cC (made before the clock starts).  They wait at a barrier until
+ * all are ready and start together; each times its own operations.  The
+ * result is the aggregate: ops_per_s is all operations over the span from
+ * the first client's start to the last one's end, the latency percentiles
+ * are those of every operation of every client, rusage is the clients'
+ * (RUSAGE_CHILDREN), and "per_client" has each client's own count and
+ * time.
+ *
  * Harness helpers, so that the shell and Python around it need no polling
  * and time nothing with their own process start-up inside the interval:
  *
@@ -31,7 +42,7 @@
  * Options of the workloads: --pid PID (or --pid-file F): the daemon whose
  * CPU time and context switches are snapshotted before and after the
  * measured phase; --deadline SEC: stop after SEC seconds and say so
- * ("truncated": true); --seed S.
+ * ("truncated": true); --seed S; --clients K and --dirs (above).
  *
  * A snapshot holds the system's CPU time (/proc/stat, in USER_HZ ticks,
  * and /proc/schedstat's run time of all tasks, in ns) and context
@@ -63,6 +74,7 @@
 #include <string.h>
 #include <linux/fs.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -78,6 +90,8 @@ extern char **environ;
 #define KPROBE_NAME "twbench_fusereq"
 
 static double deadline_s; /* 0: none */
+static unsigned int nclients = 1; /* --clients */
+static int client_dirs; /* --dirs: each client in DIR/cN */
 static pid_t daemon_pid;
 static uint64_t seed = 0x9e3779b97f4a7c15ull;
 
@@ -100,6 +114,9 @@ static void die(const char *fmt, ...)
 	fputc('\n', stderr);
 	exit(2);
 }
+
+static void appendf(char *out, size_t size, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 
 /* xorshift64*: reproducible offsets without libc's rand() state */
 static uint64_t rnd(void)
@@ -418,10 +435,51 @@ static int open_dir(const char *dir)
 	return fd;
 }
 
+/*
+ * Operations lo..hi-1 of a name workload on directory @dfd (@dir in
+ * messages): create (open(O_CREAT|O_EXCL) + close) or stat (fstatat) of
+ * the names PREFIX<i>, each timed into @l.  Stops at the first failure
+ * or at the deadline.
+ */
+enum { OP_CREATE, OP_STAT };
+
+static void do_names(int op, int dfd, const char *dir, unsigned long lo,
+		     unsigned long hi, char prefix, struct lat *l)
+{
+	struct stat st;
+	char name[32];
+
+	for (unsigned long i = lo; i < hi; i++) {
+		uint64_t t;
+		int r;
+
+		name_of(name, sizeof(name), prefix, i);
+		t = now_ns();
+		if (op == OP_STAT) {
+			r = fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW);
+		} else {
+			r = openat(dfd, name,
+				   O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0644);
+			if (r >= 0) {
+				close(r);
+				r = 0;
+			}
+		}
+		t = now_ns() - t;
+		if (r < 0) {
+			lat_fail(l, errno, "%s %s/%s: %s",
+				 op == OP_STAT ? "stat" : "create", dir, name,
+				 strerror(errno));
+			break;
+		}
+		if (lat_add(l, t))
+			break;
+	}
+}
+
 static int w_create(const char *dir, unsigned long n)
 {
 	struct lat l;
-	char name[32];
 	int dfd;
 
 	if (mkdir(dir, 0755) < 0 && errno != EEXIST)
@@ -429,25 +487,7 @@ static int w_create(const char *dir, unsigned long n)
 	dfd = open_dir(dir);
 	lat_init(&l, n);
 	lat_start(&l);
-	for (unsigned long i = 0; i < n; i++) {
-		uint64_t t;
-		int fd;
-
-		name_of(name, sizeof(name), 'f', i);
-		t = now_ns();
-		fd = openat(dfd, name, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC,
-			    0644);
-		if (fd >= 0)
-			close(fd);
-		t = now_ns() - t;
-		if (fd < 0) {
-			lat_fail(&l, errno, "create %s/%s: %s", dir, name,
-				 strerror(errno));
-			break;
-		}
-		if (lat_add(&l, t))
-			break;
-	}
+	do_names(OP_CREATE, dfd, dir, 0, n, 'f', &l);
 	lat_stop(&l);
 	close(dfd);
 	return lat_report(&l, "create", NULL);
@@ -456,31 +496,183 @@ static int w_create(const char *dir, unsigned long n)
 static int w_stat(const char *dir, unsigned long n, char prefix)
 {
 	struct lat l;
-	struct stat st;
-	char name[32];
 	int dfd = open_dir(dir);
 
 	lat_init(&l, n);
 	lat_start(&l);
-	for (unsigned long i = 0; i < n; i++) {
-		uint64_t t;
-		int r;
-
-		name_of(name, sizeof(name), prefix, i);
-		t = now_ns();
-		r = fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW);
-		t = now_ns() - t;
-		if (r < 0) {
-			lat_fail(&l, errno, "stat %s/%s: %s", dir, name,
-				 strerror(errno));
-			break;
-		}
-		if (lat_add(&l, t))
-			break;
-	}
+	do_names(OP_STAT, dfd, dir, 0, n, prefix, &l);
 	lat_stop(&l);
 	close(dfd);
 	return lat_report(&l, "stat", NULL);
+}
+
+/* What one client of w_clients() leaves for the parent (shared memory). */
+struct client {
+	uint64_t start_ns, end_ns, ops;
+	int started, err, truncated;
+	char what[160];
+};
+
+static void client_dir(char *buf, size_t size, const char *dir,
+		       unsigned int c)
+{
+	if (client_dirs)
+		snprintf(buf, size, "%s/c%u", dir, c);
+	else
+		snprintf(buf, size, "%s", dir);
+}
+
+/*
+ * Client @c of w_clients(), in a child process: its share of the names,
+ * in its directory, after the barrier.  Its samples go to @v (shared).
+ */
+static void client_main(int op, const char *dir, unsigned long n,
+			char prefix, unsigned int c, struct client *me,
+			uint64_t *v, int ready, int go)
+{
+	unsigned long lo = (unsigned long)((uint64_t)n * c / nclients);
+	unsigned long hi = (unsigned long)((uint64_t)n * (c + 1) / nclients);
+	char path[4096], b;
+	struct lat l;
+	int dfd;
+
+	client_dir(path, sizeof(path), dir, c);
+	dfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0) {
+		me->err = errno;
+		snprintf(me->what, sizeof(me->what), "client %u: %.100s: %s", c,
+			 path, strerror(errno));
+		_exit(1);
+	}
+	memset(&l, 0, sizeof(l));
+	l.v = v + lo; /* exactly hi - lo samples: lat_add never grows it */
+	l.cap = hi - lo;
+	/* ready, then wait until the parent closes @go: all start at once */
+	if (write(ready, "r", 1) != 1)
+		_exit(1);
+	close(ready);
+	while (read(go, &b, 1) < 0 && errno == EINTR)
+		;
+	me->started = 1;
+	l.t0 = me->start_ns = now_ns();
+	if (hi > lo)
+		do_names(op, dfd, path, lo, hi, prefix, &l);
+	me->end_ns = now_ns();
+	me->ops = l.n;
+	me->truncated = l.truncated;
+	me->err = l.err;
+	memcpy(me->what, l.what, sizeof(me->what));
+	_exit(l.err ? 1 : 0);
+}
+
+/*
+ * opbench create|stat DIR N --clients K [--dirs]: K processes share the N
+ * operations and start together; the aggregate and each client's share.
+ */
+static int w_clients(int op, const char *dir, unsigned long n, char prefix)
+{
+	const char *opname = op == OP_STAT ? "stat" : "create";
+	unsigned int k = nclients, got = 0;
+	size_t size = k * sizeof(struct client) + (n ? n : 1) * sizeof(uint64_t);
+	uint64_t first = UINT64_MAX, last = 0, *v;
+	struct client *cl;
+	int ready[2], go[2], failed = -1;
+	struct lat l;
+	char extra[160 + 64 * 64], path[4096], b;
+	pid_t *pids;
+
+	if (op == OP_CREATE) {
+		if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+			die("mkdir %s: %s", dir, strerror(errno));
+		for (unsigned int c = 0; client_dirs && c < k; c++) {
+			client_dir(path, sizeof(path), dir, c);
+			if (mkdir(path, 0755) < 0 && errno != EEXIST)
+				die("mkdir %s: %s", path, strerror(errno));
+		}
+	}
+	cl = mmap(NULL, size, PROT_READ | PROT_WRITE,
+		  MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (cl == MAP_FAILED)
+		die("mmap: %s", strerror(errno));
+	v = (uint64_t *)(cl + k);
+	pids = calloc(k, sizeof(*pids));
+	if (!pids || pipe2(ready, O_CLOEXEC) || pipe2(go, O_CLOEXEC))
+		die("out of memory or pipes");
+	fflush(stdout);
+	for (unsigned int c = 0; c < k; c++) {
+		pids[c] = fork();
+		if (pids[c] < 0)
+			die("fork: %s", strerror(errno));
+		if (pids[c] == 0) {
+			close(ready[0]);
+			close(go[1]);
+			client_main(op, dir, n, prefix, c, &cl[c], v, ready[1],
+				    go[0]);
+		}
+	}
+	close(ready[1]);
+	close(go[0]);
+	/* every client ready (or dead: then the pipe ends early) */
+	while (got < k) {
+		ssize_t r = read(ready[0], &b, 1);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		got++;
+	}
+	close(ready[0]);
+	memset(&l, 0, sizeof(l));
+	take_snap(&l.before, daemon_pid);
+	getrusage(RUSAGE_CHILDREN, &l.ru0);
+	close(go[1]); /* go */
+	for (unsigned int c = 0; c < k; c++)
+		while (waitpid(pids[c], NULL, 0) < 0 && errno == EINTR)
+			;
+	getrusage(RUSAGE_CHILDREN, &l.ru1);
+	take_snap(&l.after, daemon_pid);
+	/* the aggregate: every client's samples, first start to last end */
+	l.cap = n ? n : 1;
+	l.v = malloc(l.cap * sizeof(*l.v));
+	if (!l.v)
+		die("out of memory");
+	snprintf(extra, sizeof(extra), "\"clients\":%u,\"layout\":\"%s\","
+		 "\"per_client\":[", k, client_dirs ? "dirs" : "shared");
+	for (unsigned int c = 0; c < k; c++) {
+		unsigned long lo = (unsigned long)((uint64_t)n * c / k);
+		struct client *me = &cl[c];
+		uint64_t ns = me->started ? me->end_ns - me->start_ns : 0;
+
+		memcpy(l.v + l.n, v + lo, me->ops * sizeof(*l.v));
+		l.n += me->ops;
+		if (me->started && me->start_ns < first)
+			first = me->start_ns;
+		if (me->started && me->end_ns > last)
+			last = me->end_ns;
+		l.truncated |= me->truncated;
+		if ((me->err || !me->started) && failed < 0)
+			failed = (int)c;
+		appendf(extra, sizeof(extra),
+			"%s{\"ops\":%" PRIu64 ",\"ns\":%" PRIu64
+			",\"ops_per_s\":%.3f}",
+			c ? "," : "", me->ops, ns,
+			ns ? (double)me->ops * 1e9 / (double)ns : 0.0);
+	}
+	appendf(extra, sizeof(extra), "]");
+	l.total_ns = last > first ? last - first : 0;
+	if (failed >= 0) {
+		struct client *me = &cl[failed];
+
+		if (me->what[0])
+			lat_fail(&l, me->err ? me->err : EIO, "%s", me->what);
+		else
+			lat_fail(&l, EIO, "client %d of %u did not start", failed,
+				 k);
+	}
+	munmap(cl, size);
+	free(pids);
+	return lat_report(&l, opname, extra);
 }
 
 static int w_readdir(const char *dir)
@@ -986,7 +1178,9 @@ static void usage(void)
 		"       opbench findpid MNT\n"
 		"       opbench snap [LABEL] [--pid PID | --pid-file F]\n"
 		"options: --pid PID, --pid-file F, --deadline S, --seed N,\n"
-		"         --prefix C (stat/unlink: f or r), --bs BYTES\n");
+		"         --prefix C (stat/unlink: f or r), --bs BYTES,\n"
+		"         --clients K [--dirs] (create/stat: K processes, one\n"
+		"         shared directory or, with --dirs, DIR/c0..)\n");
 	exit(2);
 }
 
@@ -1029,6 +1223,14 @@ int main(int argc, char **argv)
 			busy_s = atof(argv[++i]);
 		} else if (!strcmp(a, "--lazy")) {
 			lazy = 1;
+		} else if (!strcmp(a, "--clients") && i + 1 < argc) {
+			long k = strtol(argv[++i], NULL, 0);
+
+			if (k < 1 || k > 64)
+				die("--clients: 1 to 64");
+			nclients = (unsigned int)k;
+		} else if (!strcmp(a, "--dirs")) {
+			client_dirs = 1;
 		} else if (a[0] == '-' && a[1] == '-') {
 			usage();
 		} else if (nargs < 3) {
@@ -1042,11 +1244,20 @@ int main(int argc, char **argv)
 		if (nargs != k) \
 			usage(); \
 	} while (0)
+	if ((nclients > 1 || client_dirs) && strcmp(cmd, "create") &&
+	    strcmp(cmd, "stat"))
+		die("--clients and --dirs are for create and stat");
 	if (!strcmp(cmd, "create")) {
 		NEED(2);
+		if (nclients > 1 || client_dirs)
+			return w_clients(OP_CREATE, args[0],
+					 strtoul(args[1], NULL, 0), 'f');
 		return w_create(args[0], strtoul(args[1], NULL, 0));
 	} else if (!strcmp(cmd, "stat")) {
 		NEED(2);
+		if (nclients > 1 || client_dirs)
+			return w_clients(OP_STAT, args[0],
+					 strtoul(args[1], NULL, 0), prefix);
 		return w_stat(args[0], strtoul(args[1], NULL, 0), prefix);
 	} else if (!strcmp(cmd, "readdir")) {
 		NEED(1);

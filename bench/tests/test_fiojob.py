@@ -16,11 +16,12 @@ def test_jobfile_semantics():
 		assert opt + '\n' in text
 	jobs = [l[1:-1] for l in text.splitlines() if l.startswith('[') and
 		l != '[global]']
-	assert jobs == fiojob.JOBS
-	assert 'exec_prerun=/w/ctl.sh pre seqread cold' in text
+	# quick has four clients: two x4 jobs after the one-client ones
+	assert jobs == fiojob.JOBS + ['seqwrite_x4', 'randread_x4']
+	assert 'exec_prerun=/w/ctl.sh pre seqread cold\n' in text
 	assert 'exec_prerun=/w/ctl.sh pre randread cold' in text
 	assert 'exec_prerun=/w/ctl.sh pre seqwrite warm' in text
-	assert text.count('end_fsync=1') == 2
+	assert text.count('end_fsync=1') == 3
 	assert 'fsync=1\n' in text
 	assert 'size=%dM' % p['seq_mib'] in text
 	assert 'size=%dk' % (4 * p['fsync_writes']) in text

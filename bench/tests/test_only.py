@@ -48,7 +48,8 @@ def test_default_profiles_measure_everything(tmp_path):
 	assert r.only is None
 	assert all(r.wants(w) for w in profiles.WORKLOADS)
 	assert [s for s, _ in r.subject_steps('twinfs-kmod')] == [
-		'mkfs', 'mounts', 'data', 'latency', 'meta', 'umount']
+		'mkfs', 'mounts', 'data', 'latency', 'meta', 'meta_x4',
+		'umount']
 	assert [s[0] for s in r.recovery_steps('twinfs-fuse-base')] == [
 		'replay 4 MiB', 'kill -9']
 
@@ -88,7 +89,8 @@ def jobs_of(text):
 
 def test_jobfile_keeps_the_selected_jobs():
 	p = profiles.get('quick')
-	assert jobs_of(fiojob.jobfile(p, '/m', 'c')) == fiojob.JOBS
+	assert jobs_of(fiojob.jobfile(p, '/m', 'c')) == fiojob.JOBS + \
+		p['x4_data']
 	text = fiojob.jobfile(p, '/m', 'c', only=['fsyncwrite', 'seqwrite'])
 	assert jobs_of(text) == ['seqwrite', 'fsyncwrite']
 	assert 'exec_prerun=c pre seqread' not in text

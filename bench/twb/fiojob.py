@@ -13,9 +13,26 @@ no preallocation (fallocate=none: fio would otherwise fallocate() where
 the filesystem can and write where it cannot), the same random sequence
 (randrepeat), and the same fsync points: at the end of each writing job
 (end_fsync) and after every write of the small-write job (fsync=1).
+
+Several clients (profile key 'clients', K): the *_x4 jobs are fio's
+numjobs=K clones of the sequential and random jobs, each clone (a
+process) on a file of its own (x4.0 .. x4.K-1), reported as one group
+(group_reporting): bytes and I/Os of all clients, latency percentiles of
+every I/O of every client, and the group's time is the longest client's
+(fio keeps the largest runtime of a group).  The clients share the work
+of the one-client twin (each writes seq_mib/K, reads randread_mib/K ...),
+so the aggregate speed is comparable with the twin's.  fio runs
+exec_prerun/exec_postrun in each clone; the control script lets the
+first clone's "pre" remount and snapshot while the others wait for it
+(flock), so the clients start together on the cold mount, and the last
+clone's "post" snapshots.  The clients are fio threads (one fio process:
+no fork per client, which is dear under TCG).  A profile's 'x4_data'
+lists the *_x4 jobs it runs (quick: the sequential write and the cold
+random read), absent: all of them.
 """
 
 JOBS = ['seqwrite', 'seqread', 'randread', 'randwrite', 'fsyncwrite']
+JOBS_X4 = ['seqwrite_x4', 'seqread_x4', 'randread_x4', 'randwrite_x4']
 
 # job -> (unit, is_bandwidth)
 UNITS = {
@@ -24,14 +41,26 @@ UNITS = {
 	'randread': ('IOPS', False),
 	'randwrite': ('IOPS', False),
 	'fsyncwrite': ('IOPS', False),
+	'seqwrite_x4': ('MB/s', True),
+	'seqread_x4': ('MB/s', True),
+	'randread_x4': ('IOPS', False),
+	'randwrite_x4': ('IOPS', False),
 }
+
+
+def clients(p):
+	"""How many clients the *_x4 workloads of profile @p have (0: the
+	profile has none)."""
+	k = p.get('clients') or 0
+	return k if k > 1 else 0
 
 
 def jobfile(p, mnt, ctl, persistent=True, only=None):
 	"""The job file for profile @p on mountpoint @mnt; @ctl is the
 	subject's control script.  On a non-persistent filesystem (tmpfs)
 	the cold-cache remounts are skipped (there is no cache to drop).
-	@only: the names of the jobs to keep (None: all of JOBS)."""
+	@only: the names of the jobs to keep (None: all of JOBS, and
+	JOBS_X4 if the profile has clients)."""
 	cold = 'cold' if persistent else 'warm'
 	seq = '%dM' % p['seq_mib']
 	jobs = [
@@ -51,6 +80,35 @@ def jobfile(p, mnt, ctl, persistent=True, only=None):
 					'size=%dk' % (4 * p['fsync_writes']),
 					'fsync=1']),
 	]
+	k = clients(p)
+	if k:
+		def kib(mib):
+			return '%dk' % max(4, mib * 1024 // k)
+		each = kib(p['seq_mib'])
+		# threads, not processes: the same four tasks for the
+		# filesystem, and no fork of fio per client (dear under TCG)
+		x4 = ['numjobs=%d' % k, 'thread', 'group_reporting',
+		      'filename_format=x4.$jobnum']
+		jobs += [
+			('seqwrite_x4', 'warm', x4 + [
+				'rw=write', 'bs=1M', 'size=' + each,
+				'end_fsync=1']),
+			('seqread_x4', cold, x4 + [
+				'rw=read', 'bs=1M', 'size=' + each]),
+			('randread_x4', cold, x4 + [
+				'rw=randread', 'bs=4k', 'size=' + each,
+				'io_size=' + kib(p['randread_mib'])]),
+			('randwrite_x4', 'warm', x4 + [
+				'rw=randwrite', 'bs=4k', 'size=' + each,
+				'io_size=' + kib(p['randwrite_mib']),
+				'end_fsync=1']),
+		]
+		# the profile may run only some of them (quick: two, to stay
+		# quick)
+		keep = p.get('x4_data')
+		if keep is not None:
+			jobs = [j for j in jobs if j[0] not in JOBS_X4 or
+				j[0] in keep]
 	if only is not None:
 		jobs = [j for j in jobs if j[0] in only]
 	lines = [
@@ -69,8 +127,10 @@ def jobfile(p, mnt, ctl, persistent=True, only=None):
 		lines.append('')
 		lines.append('[%s]' % name)
 		lines += opts
-		lines.append('exec_prerun=%s pre %s %s' % (ctl, name, mode))
-		lines.append('exec_postrun=%s post %s' % (ctl, name))
+		# the clones of a numjobs job each run the hooks: say how many
+		n = ' %d' % k if name in JOBS_X4 else ''
+		lines.append('exec_prerun=%s pre %s %s%s' % (ctl, name, mode, n))
+		lines.append('exec_postrun=%s post %s%s' % (ctl, name, n))
 	return '\n'.join(lines) + '\n'
 
 
@@ -104,7 +164,10 @@ def parse(fio_json, snaps=()):
 	"""fio's JSON output (text or dict) and the hook snapshots -> one
 	dict per job: name, value (MB/s or IOPS), unit, bytes, ios,
 	seconds, lat (us: clat, or fsync latency for fsyncwrite), cost,
-	error."""
+	error, clients.  A group of clients (numjobs, group_reporting):
+	bytes and I/Os of all, over the longest client's time (the read or
+	write "runtime", which fio keeps as the group's largest; its
+	job_runtime is their sum), and the client CPU of all."""
 	from .parse import first_json, snap_delta
 	d = first_json(fio_json)
 	out = []
@@ -116,7 +179,16 @@ def parse(fio_json, snaps=()):
 		rd, wr = j.get('read', {}), j.get('write', {})
 		nbytes = rd.get('io_bytes', 0) + wr.get('io_bytes', 0)
 		ios = rd.get('total_ios', 0) + wr.get('total_ios', 0)
-		secs = j.get('job_runtime', 0) / 1000.0
+		# the clients' CPU time: usr_cpu and sys_cpu are percentages
+		# of job_runtime (of all clients' summed for a group)
+		cpu_secs = j.get('job_runtime', 0) / 1000.0
+		try:
+			k = int((j.get('job options') or {}).get('numjobs', 1))
+		except ValueError:
+			k = 1
+		secs = cpu_secs
+		if k > 1:
+			secs = max(rd.get('runtime', 0), wr.get('runtime', 0)) / 1000.0
 		value = None
 		if secs > 0 and not j.get('error'):
 			value = nbytes / secs / 1e6 if is_bw else ios / secs
@@ -127,11 +199,11 @@ def parse(fio_json, snaps=()):
 			lat = _pcts(side.get('clat_ns'))
 		cost = snap_delta(_find_snap(snaps, 'pre:' + name),
 				  _find_snap(snaps, 'post:' + name)) or {}
-		cost['client_user_s'] = j.get('usr_cpu', 0) / 100.0 * secs
-		cost['client_sys_s'] = j.get('sys_cpu', 0) / 100.0 * secs
+		cost['client_user_s'] = j.get('usr_cpu', 0) / 100.0 * cpu_secs
+		cost['client_sys_s'] = j.get('sys_cpu', 0) / 100.0 * cpu_secs
 		cost['client_ctx'] = j.get('ctx')
 		out.append({'name': name, 'value': value, 'unit': unit,
 			    'bytes': nbytes, 'ios': ios, 'seconds': secs,
-			    'lat': lat, 'cost': cost,
+			    'lat': lat, 'cost': cost, 'clients': k,
 			    'error': j.get('error') or None})
 	return out

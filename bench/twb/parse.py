@@ -48,6 +48,24 @@ METRICS = {
 	'recover_kill9': ('s', 'lower', 'after kill -9 of the daemon: '
 			  'lazy unmount, daemon start with replay, first '
 			  'stat served'),
+	# several concurrent clients (the profile's 'clients', 4), sharing
+	# the work of the one-client twin; aggregate speeds
+	'seqwrite_x4': ('MB/s', 'higher', 'sequential write, 1 MiB, fsync at '
+			'end, 4 clients each on its own file'),
+	'seqread_x4': ('MB/s', 'higher', 'sequential read, 1 MiB, cold cache, '
+		       '4 clients each on its own file'),
+	'randread_x4': ('IOPS', 'higher', 'random read, 4 KiB, cold cache, '
+			'4 clients each on its own file'),
+	'randwrite_x4': ('IOPS', 'higher', 'random write, 4 KiB, fsync at end, '
+			 '4 clients each on its own file'),
+	'create_x4': ('ops/s', 'higher', 'create empty files, 4 clients each '
+		      'in its own directory'),
+	'create_x4_shared': ('ops/s', 'higher', 'create empty files, 4 '
+			     'clients in one shared directory'),
+	'stat_cached_x4': ('ops/s', 'higher', 'stat each file of the shared '
+			   'directory, cached, 4 clients'),
+	'stat_uncached_x4': ('ops/s', 'higher', 'stat each file of the '
+			     'shared directory after a remount, 4 clients'),
 }
 
 DATA = ['seqwrite', 'seqread', 'randread', 'randwrite', 'fsyncwrite']
@@ -55,6 +73,18 @@ META = ['create', 'stat_cached', 'stat_uncached', 'readdir', 'rename',
 	'unlink', 'create_big', 'readdir_big']
 MOUNT = ['mount_cold', 'mount_warm', 'umount']
 LATENCY = ['lat_getattr', 'lat_lookup', 'lat_create', 'lat_read4k']
+DATA_X4 = ['seqwrite_x4', 'seqread_x4', 'randread_x4', 'randwrite_x4']
+META_X4 = ['create_x4', 'create_x4_shared', 'stat_cached_x4',
+	   'stat_uncached_x4']
+X4 = DATA_X4 + META_X4
+
+
+def twin(metric):
+	"""The one-client workload a several-client one shares its work
+	with (create_x4_shared -> create), or @metric itself."""
+	if metric in X4:
+		return metric.replace('_shared', '').replace('_x4', '')
+	return metric
 
 
 def first_json(text):
@@ -157,6 +187,9 @@ def opbench_result(obj):
 		'truncated': bool(obj.get('truncated')),
 		'error': obj.get('error'),
 		'cost': cost,
+		# several clients (--clients): how many, and each one's own
+		'clients': obj.get('clients', 1),
+		'per_client': obj.get('per_client'),
 	}
 
 
@@ -181,6 +214,10 @@ OPBENCH_STEPS = {
 	'unlink': ('unlink', None),
 	'create_big': ('create_big', None),
 	'readdir_big': ('readdir_big', None),
+	'create_x4': ('create_x4', None),
+	'create_x4_shared': ('create_x4_shared', None),
+	'stat_cached_x4': ('stat_cached_x4', None),
+	'stat_uncached_x4': ('stat_uncached_x4', None),
 	'getattr': (None, 'lat_getattr'),
 	'read4k': (None, 'lat_read4k'),
 }
@@ -198,6 +235,8 @@ def samples_from_raw(rec):
 		for job in fiojob.parse(rec['data'], snaps):
 			extra = {'bytes': job['bytes'], 'ios': job['ios'],
 				 'seconds': job['seconds']}
+			if job.get('clients', 1) > 1:
+				extra['clients'] = job['clients']
 			if job.get('error'):
 				extra['error'] = job['error']
 			out.append(_sample(rec, job['name'], job['value'],
@@ -214,6 +253,10 @@ def samples_from_raw(rec):
 			extra['error'] = r['error']
 		if r['entries'] is not None:
 			extra['entries'] = r['entries']
+		if r['clients'] > 1:
+			extra['clients'] = r['clients']
+			extra['client_ops_per_s'] = [
+				c.get('ops_per_s') for c in r['per_client'] or []]
 		if r['error'] and not r['ops']:
 			return []
 		if metric:

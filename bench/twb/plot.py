@@ -143,7 +143,8 @@ def make_all(outdir, agg, cols, rows):
 	def throughput():
 		subs = [s for s in sorted(agg, key=order_key) if '@' not in s]
 		base = agg.get('twinfs-kmod', {})
-		metrics = [m for m in parse.DATA + parse.META if m in base]
+		metrics = [m for m in parse.DATA + parse.META + parse.X4
+			   if m in base]
 		if base and metrics and len(subs) > 1:
 			trows = []
 			for m in metrics:

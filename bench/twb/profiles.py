@@ -25,6 +25,13 @@ large directory (bigdir_files) is made in the first bigdir_reps
 repetitions only: 100,000 creates through FUSE take many minutes under
 TCG.
 
+clients: the workloads with several concurrent clients ("x4" in the
+report: sequential and random data, creates in separate directories and
+in one shared directory, stat cached and uncached) run with this many
+clients, which share the work of their one-client twin (the same total
+bytes, I/Os or files), so an aggregate speed above the twin's is what
+the extra clients bought.  A profile without it (smoke) leaves them out.
+
 Sizes are in MiB unless the name says otherwise.  Every value ends up in
 results.json, so a report always says what it measured.  A run limited
 with --only carries the list as the profile's "only" (absent: every
@@ -62,6 +69,11 @@ PROFILES = {
 		'recovery_reps': 1,
 		'op_deadline_s': 6,
 		'fio_runtime_s': 60,
+		'clients': 4,
+		# of the data workloads with several clients, only these
+		# two (one sequential, one random): each costs seconds per
+		# subject under TCG, most of it fio's and the hooks' start-up
+		'x4_data': ['seqwrite_x4', 'randread_x4'],
 		'guest_subjects': ALL_GUEST,
 		'host_subjects': ALL_HOST,
 		'host_reps': 2,
@@ -88,6 +100,7 @@ PROFILES = {
 		'recovery_reps': 3,
 		'op_deadline_s': 300,
 		'fio_runtime_s': 900,
+		'clients': 4,
 		'guest_subjects': ALL_GUEST,
 		'host_subjects': ALL_HOST,
 		'host_reps': 5,
@@ -128,7 +141,9 @@ PROFILES = {
 # (results.json), except: mount (mount_cold, mount_warm, umount), getattr
 # and read4k (lat_getattr, lat_read4k), bigdir (create_big, readdir_big;
 # profiles with bigdir_files only), replay and kill9 (the recovery steps).
-# create brings lat_create, stat_uncached lat_lookup.
+# create brings lat_create, stat_uncached lat_lookup.  NAME_x4: the
+# same with several clients (profiles with 'clients' only); x4 names
+# them all.
 WORKLOADS = {
 	'mount': [],
 	'seqwrite': [],
@@ -144,6 +159,17 @@ WORKLOADS = {
 	'stat_uncached': ['create'],
 	'rename': ['create'],
 	'unlink': ['rename'],
+	'seqwrite_x4': [],
+	'seqread_x4': ['seqwrite_x4'],
+	'randread_x4': ['seqwrite_x4'],
+	'randwrite_x4': ['seqwrite_x4'],
+	'create_x4': [],
+	'create_x4_shared': [],
+	'stat_cached_x4': ['create_x4_shared'],
+	'stat_uncached_x4': ['create_x4_shared'],
+	'x4': ['seqwrite_x4', 'seqread_x4', 'randread_x4', 'randwrite_x4',
+	       'create_x4', 'create_x4_shared', 'stat_cached_x4',
+	       'stat_uncached_x4'],
 	'bigdir': [],
 	'replay': [],
 	'kill9': [],

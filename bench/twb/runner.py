@@ -23,6 +23,11 @@ the cold mount only: elsewhere it would also evict the harness's own
 programs, which the guest reads from the host over 9p, and cost seconds
 per remount that have nothing to do with the filesystem measured.
 
+Several clients (the profile's 'clients', the *_x4 workloads): fio's
+numjobs clones for data (twb.fiojob), and opbench --clients for creates
+(in separate directories and in one shared one) and stat (twb.parse
+names them; step "meta_x4").
+
 A step that fails or hangs is recorded as an "error" record with what is
 needed to reproduce it (commands, output, the kernel log's tail, the
 daemon's kernel stacks), the mount is torn down, and the run goes on.
@@ -31,6 +36,7 @@ daemon's kernel stacks), the mount is torn down, and the run goes on.
 import json
 import os
 import shlex
+import shutil
 import signal
 import subprocess
 import sys
@@ -275,6 +281,7 @@ class Runner:
 		self.sdir = d
 		self.pidf = os.path.join(d, 'pid')
 		self.snaps = os.path.join(d, 'snaps.jsonl')
+		self.hooks = os.path.join(d, 'hooks')
 		mount = ' '.join(shlex.quote(a) for a in self.fmt(s['mount']))
 		q = shlex.quote
 		lines = [
@@ -284,8 +291,9 @@ class Runner:
 			'OPB=%s MNT=%s PIDF=%s SNAPS=%s LOG=%s' % (
 				q(self.opb), q(self.mnt), q(self.pidf),
 				q(self.snaps), q(os.path.join(d, 'ctl.log'))),
-			'DEV=%s LOWER=%s IMAGE=%s' % (
-				q(self.dev), q(self.lower), q(self.image)),
+			'DEV=%s LOWER=%s IMAGE=%s HOOKS=%s' % (
+				q(self.dev), q(self.lower), q(self.image),
+				q(self.hooks)),
 			# a loop device's image file: its pages too
 			'drop_image() {',
 			'	[ "$DEV" = "$IMAGE" ] && return 0',
@@ -331,16 +339,41 @@ class Runner:
 		else:
 			lines.append('remount() { :; }	# tmpfs: no cache to drop')
 		lines += [
+			'pre_hook() {',
+			'	if [ "$2" = cold ]; then remount || return 1; fi',
+			'	"$OPB" snap "pre:$1" --pid-file "$PIDF" >>"$SNAPS"',
+			'}',
+			'post_hook() {',
+			'	"$OPB" snap "post:$1" --pid-file "$PIDF" >>"$SNAPS"',
+			'}',
+			# fio runs the hooks of a job with K clients (numjobs) in
+			# each of them: under a lock (-o: not inherited by a
+			# daemon the remount starts), the first "pre" remounts
+			# and snapshots while the others wait, and the K-th
+			# "post" snapshots
 			'case $1 in',
 			'mount) mount_fs ;;',
 			'umount) umount_fs ;;',
 			'drop-image) drop_image ;;',
 			'remount) remount ;;',
-			'pre) if [ "$3" = cold ]; then remount || exit 1; fi',
-			'     exec "$OPB" snap "pre:$2" --pid-file "$PIDF" >>"$SNAPS" ;;',
-			'post) exec "$OPB" snap "post:$2" --pid-file "$PIDF" >>"$SNAPS" ;;',
-			'*) echo "usage: $0 mount|umount|remount|pre JOB cold|warm|'
-			'post JOB" >&2; exit 2 ;;',
+			'pre) if [ "${4:-1}" -gt 1 ]; then '
+			'exec flock -o "$HOOKS/$2.lock" /bin/sh "$0" pre-once "$2" '
+			'"$3"; fi',
+			'     pre_hook "$2" "$3" ;;',
+			'pre-once) [ -e "$HOOKS/$2.pre" ] && exit 0',
+			'     pre_hook "$2" "$3" && : >"$HOOKS/$2.pre" ;;',
+			'post) if [ "${3:-1}" -gt 1 ]; then '
+			'exec flock -o "$HOOKS/$2.lock" /bin/sh "$0" post-count '
+			'"$2" "$3"; fi',
+			'     post_hook "$2" ;;',
+			# shell builtins only: every program started costs
+			# much under TCG
+			'post-count) n=0; [ -e "$HOOKS/$2.post" ] && '
+			'read -r n <"$HOOKS/$2.post"',
+			'     n=$((n + 1)); echo $n >"$HOOKS/$2.post"',
+			'     [ $n -lt "$3" ] || post_hook "$2" ;;',
+			'*) echo "usage: $0 mount|umount|remount|pre JOB cold|warm '
+			'[CLIENTS]|post JOB [CLIENTS]" >&2; exit 2 ;;',
 			'esac',
 		]
 		self.ctl = os.path.join(d, 'ctl.sh')
@@ -565,11 +598,15 @@ class Runner:
 			os.unlink(self.snaps)
 		except OSError:
 			pass
+		# the lock and marker files of the hooks of several clients
+		shutil.rmtree(self.hooks, ignore_errors=True)
+		os.makedirs(self.hooks)
 		job = os.path.join(self.sdir, 'data.fio')
 		with open(job, 'w') as f:
 			f.write(fiojob.jobfile(self.p, self.mnt, self.ctl,
 					       s['persistent'], only=[
-						       j for j in fiojob.JOBS
+						       j for j in fiojob.JOBS +
+						       fiojob.JOBS_X4
 						       if self.wants(j)]))
 		res = os.path.join(self.sdir, 'fio.json')
 		limit = 5 * self.p['fio_runtime_s'] + 300
@@ -644,6 +681,32 @@ class Runner:
 			if self.wants('unlink'):
 				self.ob('unlink', 'unlink', d, str(r['ops']),
 					'--prefix', 'r')
+
+	def s_meta_x4(self):
+		"""The metadata workloads with several clients (opbench
+		--clients): creates each in its own directory, creates in one
+		shared directory, then stat of the shared directory's names,
+		cached and after a remount.  The clients share the files of
+		the one-client twin (meta_files in all)."""
+		if not self.mounted():
+			self.ctl_run('mount')
+		k = str(fiojob.clients(self.p))
+		n = str(self.p['meta_files'])
+		if self.wants('create_x4'):
+			self.ob('create_x4', 'create',
+				os.path.join(self.mnt, 'm4dirs'), n, '--clients', k,
+				'--dirs')
+		if not self.wants('create_x4_shared', 'stat_cached_x4',
+				  'stat_uncached_x4'):
+			return
+		d = os.path.join(self.mnt, 'm4shared')
+		r = self.ob('create_x4_shared', 'create', d, n, '--clients', k)
+		n = str(r['ops'])
+		if self.wants('stat_cached_x4'):
+			self.ob('stat_cached_x4', 'stat', d, n, '--clients', k)
+		if self.wants('stat_uncached_x4'):
+			self.ctl_run('remount')
+			self.ob('stat_uncached_x4', 'stat', d, n, '--clients', k)
 
 	def s_bigdir(self):
 		if not self.mounted():
@@ -734,13 +797,18 @@ class Runner:
 		steps = [('mkfs', self.mkfs)]
 		if self.wants('mount'):
 			steps.append(('mounts', self.s_mounts))
-		if self.wants(*fiojob.JOBS):
+		if self.wants(*fiojob.JOBS) or (fiojob.clients(self.p) and
+						 self.wants(*fiojob.JOBS_X4)):
 			steps.append(('data', self.s_data))
 		if self.wants('getattr', 'read4k'):
 			steps.append(('latency', self.s_latency))
 		if self.wants('create', 'stat_cached', 'readdir',
 			      'stat_uncached', 'rename', 'unlink'):
 			steps.append(('meta', self.s_meta))
+		if fiojob.clients(self.p) and self.wants(
+				'create_x4', 'create_x4_shared', 'stat_cached_x4',
+				'stat_uncached_x4'):
+			steps.append(('meta_x4', self.s_meta_x4))
 		if self.p.get('bigdir_files') and self.wants('bigdir') and \
 		   'bigdir' not in SUBJECTS[name].get('skip', ()) and (
 				self.rep is None or self.rep < self.p.get(
