@@ -187,7 +187,8 @@ static int set_size(struct tw_fs *fs, struct tw_ictx *ic, u64 size,
 int tw_setattr(struct tw_fs *fs, u64 ino, const struct tw_setattr *sa,
 	       struct tw_attr *out)
 {
-	const u32 credits = TW_CR_INODE + TW_CR_ORPHAN;
+	/* the inode, an orphan slot, the block of the access ACL */
+	const u32 credits = TW_CR_INODE + TW_CR_ORPHAN + 1;
 	bool resize = sa->valid & TW_SET_SIZE, shrink = false;
 	struct tw_ictx ic;
 	u32 mode;
@@ -217,6 +218,9 @@ int tw_setattr(struct tw_fs *fs, u64 ino, const struct tw_setattr *sa,
 		if (!err && !(sa->valid & TW_SET_MTIME))
 			tw_touch(ic.di, true, false);
 	}
+	/* chmod rewrites the access ACL too (posix_acl_chmod) */
+	if (!err && (sa->valid & TW_SET_MODE) && !TW_S_ISLNK(mode))
+		err = tw_acl_chmod(fs, &ic, sa->mode);
 	if (!err) {
 		if (sa->valid & TW_SET_MODE)
 			TW_SET16(ic.di, i_mode,
@@ -269,7 +273,8 @@ dunlock:
 
 /* ---- creation ---- */
 
-#define CR_CREATE (TW_CR_DIRADD + 2 * TW_CR_INODE + 2 * TW_CR_ALLOC + 4)
+#define CR_CREATE \
+	(TW_CR_DIRADD + 2 * TW_CR_INODE + 2 * TW_CR_ALLOC + TW_CR_ACL + 4)
 
 static int do_create(struct tw_fs *fs, const struct tw_cred *cred, u64 dino,
 		     const char *name, u32 len, u32 mode, u32 rdev,
@@ -277,6 +282,7 @@ static int do_create(struct tw_fs *fs, const struct tw_cred *cred, u64 dino,
 {
 	struct tw_ictx d, c = { 0 };
 	bool isdir = TW_S_ISDIR(mode);
+	struct tw_acl_new an = { 0 };
 	u64 ino, exists;
 	u32 gid, gen;
 	s64 now;
@@ -300,6 +306,12 @@ static int do_create(struct tw_fs *fs, const struct tw_cred *cred, u64 dino,
 	if (isdir && TW_GET32(d.di, i_nlink) >= TW_LINK_MAX) {
 		err = -EMLINK;
 		goto put_dir;
+	}
+	/* the umask, or the directory's default ACL (not for symlinks) */
+	if (!TW_S_ISLNK(mode)) {
+		err = tw_acl_inherit_prepare(fs, &d, &mode, cred->umask, &an);
+		if (err)
+			goto put_dir;
 	}
 	err = tw_alloc_inode(fs, isdir, dino, &ino);
 	if (err)
@@ -355,6 +367,8 @@ static int do_create(struct tw_fs *fs, const struct tw_cred *cred, u64 dino,
 		TW_SET64(c.di, i_size, tlen);
 	}
 	if (!err)
+		err = tw_acl_inherit_apply(fs, &c, &an);
+	if (!err)
 		err = tw_idirty(fs, &c);
 	if (!err)
 		err = tw_dir_add(fs, &d, name, len, ino, tw_mode_dtype(mode));
@@ -369,6 +383,7 @@ static int do_create(struct tw_fs *fs, const struct tw_cred *cred, u64 dino,
 			if (blk && !(TW_GET16(c.di, i_flags) & TW_IFL_INLINE))
 				tw_free_block(fs, blk);
 		}
+		tw_xattr_free_new(fs, &c);
 		memset(c.di, 0, sizeof(*c.di));
 		TW_SET32(c.di, i_generation, gen);
 		tw_idirty(fs, &c);
@@ -385,6 +400,7 @@ end:
 	if (c.buf)
 		tw_iput(&c);
 put_dir:
+	tw_acl_new_free(&an);
 	tw_iput(&d);
 unlock:
 	tw_iunlock(fs, dino, true);
@@ -615,11 +631,13 @@ static int new_inode(struct tw_fs *fs, const struct tw_cred *cred,
 	return err;
 }
 
-/* Free an inode new_inode() made that owns no blocks and no orphan slot. */
+/* Free an inode new_inode() made that owns no blocks but its ACLs' and no
+ * orphan slot. */
 static void undo_new_inode(struct tw_fs *fs, struct tw_ictx *c)
 {
 	u32 gen = TW_GET32(c->di, i_generation);
 
+	tw_xattr_free_new(fs, c);
 	memset(c->di, 0, sizeof(*c->di));
 	TW_SET32(c->di, i_generation, gen);
 	tw_idirty(fs, c);
@@ -627,11 +645,13 @@ static void undo_new_inode(struct tw_fs *fs, struct tw_ictx *c)
 	tw_iput(c);
 }
 
-#define CR_TMPFILE (2 * TW_CR_INODE + TW_CR_ALLOC + TW_CR_ORPHAN + 2)
+#define CR_TMPFILE \
+	(2 * TW_CR_INODE + TW_CR_ALLOC + TW_CR_ORPHAN + TW_CR_ACL + 2)
 
 static int do_tmpfile(struct tw_fs *fs, const struct tw_cred *cred, u64 dino,
 		      u32 mode, struct tw_attr *out)
 {
+	struct tw_acl_new an = { 0 };
 	struct tw_ictx d, c;
 	int err;
 
@@ -642,9 +662,19 @@ static int do_tmpfile(struct tw_fs *fs, const struct tw_cred *cred, u64 dino,
 	err = iget_dir(fs, dino, &d);
 	if (err)
 		goto unlock;
+	err = tw_acl_inherit_prepare(fs, &d, &mode, cred->umask, &an);
+	if (err)
+		goto put_dir;
 	err = new_inode(fs, cred, &d, mode, 0, 0, &c);
 	if (err)
 		goto put_dir;
+	err = tw_acl_inherit_apply(fs, &c, &an);
+	if (!err)
+		err = tw_idirty(fs, &c);
+	if (err) {
+		undo_new_inode(fs, &c);
+		goto put_dir;
+	}
 	/* unnamed from the start: a crash before it is linked frees it */
 	err = tw_orphan_add(fs, &c);
 	if (err) {
@@ -655,6 +685,7 @@ static int do_tmpfile(struct tw_fs *fs, const struct tw_cred *cred, u64 dino,
 		tw_fill_attr(&c, out);
 	tw_iput(&c);
 put_dir:
+	tw_acl_new_free(&an);
 	tw_iput(&d);
 unlock:
 	tw_iunlock(fs, dino, true);

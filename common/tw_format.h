@@ -284,6 +284,8 @@ _Static_assert(sizeof(struct tw_dirx_block) == TW_BLOCK_SIZE, "dirx size");
 #define TW_XATTR_NS_USER 1 /* "user." */
 #define TW_XATTR_NS_TRUSTED 2 /* "trusted." */
 #define TW_XATTR_NS_SECURITY 3 /* "security." */
+/* "system.": only posix_acl_access and posix_acl_default, POSIX ACLs */
+#define TW_XATTR_NS_SYSTEM 4
 
 struct tw_xattr_header {
 	struct tw_blk_hdr xh_hdr; /*  0 h_owner = the inode */
@@ -302,6 +304,33 @@ _Static_assert(sizeof(struct tw_xattr_entry) == 4, "xattr entry size");
 
 #define TW_XATTR_SPACE (TW_BLOCK_SIZE - sizeof(struct tw_xattr_header))
 #define TW_XATTR_ENTRY_LEN(nl, vl) ((4u + (nl) + (vl) + 3u) & ~3u)
+
+/*
+ * A POSIX ACL, the value of system.posix_acl_access or
+ * system.posix_acl_default: Linux's own xattr representation
+ * (posix_acl_xattr_header version 2, then its entries), stored as the
+ * system calls pass it, so that both homes hand it through unchanged.
+ */
+#define TW_ACL_VERSION 2u
+#define TW_ACL_USER_OBJ 0x01u
+#define TW_ACL_USER 0x02u
+#define TW_ACL_GROUP_OBJ 0x04u
+#define TW_ACL_GROUP 0x08u
+#define TW_ACL_MASK 0x10u
+#define TW_ACL_OTHER 0x20u
+#define TW_ACL_UNDEFINED_ID 0xffffffffu /* e_id of the unnamed entries */
+
+struct tw_acl_header {
+	tw_le32 a_version; /* 0 TW_ACL_VERSION */
+};
+_Static_assert(sizeof(struct tw_acl_header) == 4, "acl header size");
+
+struct tw_acl_entry {
+	tw_le16 e_tag; /* 0 TW_ACL_* */
+	tw_le16 e_perm; /* 2 rwx as 4, 2, 1 */
+	tw_le32 e_id; /* 4 uid or gid of ACL_USER, ACL_GROUP */
+};
+_Static_assert(sizeof(struct tw_acl_entry) == 8, "acl entry size");
 
 /* Long symlink targets (> TW_INLINE_MAX bytes) live in logical blocks 0
  * and, past TW_SYML_PER_BLOCK bytes, 1 of the inode: a header (h_aux = the

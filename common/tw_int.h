@@ -264,6 +264,55 @@ void tw_touch_atime(struct tw_fs *fs, u64 ino);
 
 /* ---- xattrs (xattr.c) ---- */
 int tw_xattr_drop(struct tw_fs *fs, struct tw_ictx *ic);
+/*
+ * The same operations on an inode the caller holds (locked, or new and not
+ * yet linked), names without their prefix; the changing ones run in the
+ * caller's transaction, with TW_CR_ALLOC + 1 of its credits, and leave
+ * tw_idirty() to it.  tw_xattr_get_ic() returns the value's length.
+ */
+int tw_xattr_get_ic(struct tw_fs *fs, struct tw_ictx *ic, u8 ns,
+		    const char *name, u32 len, void *buf, u32 size);
+int tw_xattr_set_ic(struct tw_fs *fs, struct tw_ictx *ic, u8 ns,
+		    const char *name, u32 len, const void *value, u32 size,
+		    u32 flags, bool remove);
+/* The value of an existing entry in its buffer, to change in place (its
+ * size stays): the caller journals *@bp (tw_txn_dirty) and releases it. */
+int tw_xattr_edit_ic(struct tw_fs *fs, struct tw_ictx *ic, u8 ns,
+		     const char *name, u32 len, struct tw_buf **bp,
+		     void **value, u32 *size);
+/* Undo of a create: free the xattr block of an inode about to be freed. */
+void tw_xattr_free_new(struct tw_fs *fs, struct tw_ictx *ic);
+
+/* ---- POSIX ACLs (acl.c) ---- */
+#define TW_ACL_TYPE_ACCESS 1
+#define TW_ACL_TYPE_DEFAULT 2
+#define TW_CR_ACL (TW_CR_ALLOC + 1) /* the ACLs of one new inode */
+
+/* The ACL a system. name stands for, or 0 for another name. */
+int tw_acl_type(const char *name, u32 len);
+/* Set (or @remove) an ACL of @ic, held locked in a transaction, and the
+ * mode bits with it (see tw_setxattr()). */
+int tw_acl_set(struct tw_fs *fs, struct tw_ictx *ic, int type,
+	       const void *value, u32 size, u32 flags, bool remove);
+/* chmod: rewrite @ic's access ACL for the new @mode, in the transaction. */
+int tw_acl_chmod(struct tw_fs *fs, struct tw_ictx *ic, u32 mode);
+
+/* What a new inode inherits from its directory (tw_acl_inherit_*). */
+struct tw_acl_new {
+	u8 *buf; /* the default ACL, then the access ACL derived from it */
+	u32 size; /* of each */
+	bool access; /* the access ACL says more than the mode */
+};
+/* Before the inode exists: the permission bits of *@mode for a create in
+ * @dir (held locked): masked by @dir's default ACL, kept in @an, or by
+ * @umask if it has none. */
+int tw_acl_inherit_prepare(struct tw_fs *fs, struct tw_ictx *dir, u32 *mode,
+			   u32 umask, struct tw_acl_new *an);
+/* Give the new inode @ic its ACLs from @an, in the create's transaction;
+ * @an is freed whatever happens. */
+int tw_acl_inherit_apply(struct tw_fs *fs, struct tw_ictx *ic,
+			 struct tw_acl_new *an);
+void tw_acl_new_free(struct tw_acl_new *an);
 
 /* ---- time ---- */
 static inline void tw_touch(struct tw_inode *di, bool m, bool c)

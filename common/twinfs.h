@@ -45,10 +45,19 @@ struct tw_fs;
 
 #define TW_LINK_MAX 65000u
 
-/** struct tw_cred - who is asking, passed in by the caller. */
+/**
+ * struct tw_cred - who is asking, passed in by the caller.
+ * @uid: fsuid
+ * @gid: fsgid
+ * @umask: the umask a create applies to the permission bits when the
+ *	directory has no default ACL (with one, the ACL decides); 0 for a
+ *	home whose VFS applied it already.  Callers that initialise only
+ *	@uid and @gid get 0.
+ */
 struct tw_cred {
-	u32 uid; /* fsuid */
-	u32 gid; /* fsgid */
+	u32 uid;
+	u32 gid;
+	u32 umask;
 };
 
 /** struct tw_attr - an inode's attributes, as getattr returns them. */
@@ -107,6 +116,9 @@ struct tw_statfs {
 #define TW_MNT_NOATIME 0x2u /* never update atime on read */
 #define TW_MNT_STRICTATIME 0x4u /* always; default is relatime */
 #define TW_MNT_NODIRATIME 0x10u /* never update a directory's atime */
+/* no POSIX ACLs: system.posix_acl_* are -EOPNOTSUPP, nothing inherits,
+ * chmod leaves stored ACLs alone, creates apply the umask */
+#define TW_MNT_NOACL 0x20u
 #define TW_MNT_FSCK \
 	0x8u /* for fsck.twinfs: replay the journal but skip
 			  * free counting, the root check and orphans */
@@ -181,7 +193,9 @@ int tw_getattr(struct tw_fs *fs, u64 ino, struct tw_attr *out);
 /**
  * tw_setattr() - change attributes; a size change truncates or extends the
  * file, freeing blocks past the new end.  ctime is set to now unless
- * TW_SET_CTIME gives it.  Permission checks are the caller's.
+ * TW_SET_CTIME gives it.  Permission checks are the caller's.  A mode
+ * change also rewrites the owner, mask (or group) and other entries of
+ * the access ACL, in the same transaction, as posix_acl_chmod() does.
  */
 int tw_setattr(struct tw_fs *fs, u64 ino, const struct tw_setattr *sa,
 	       struct tw_attr *out);
@@ -193,6 +207,13 @@ int tw_lookup(struct tw_fs *fs, u64 dir, const char *name, u32 len,
  * tw_mknod() - create a regular file, device node, fifo or socket named
  * @name in @dir, owned by @cred (group from the directory if it is
  * set-group-ID).  @mode holds the type and permission bits.
+ *
+ * POSIX ACLs, as Linux's posix_acl_create(), for tw_mknod(), tw_mkdir()
+ * and tw_tmpfile() (not symlinks): if @dir has a default ACL, the new
+ * inode's permission bits are @mode masked by it and it gets the access
+ * ACL derived from it (unless that says no more than the mode bits), a
+ * directory its default ACL too, all in the transaction that creates it;
+ * otherwise the bits are @mode & ~@cred->umask.
  */
 int tw_mknod(struct tw_fs *fs, const struct tw_cred *cred, u64 dir,
 	     const char *name, u32 len, u32 mode, u32 rdev,
@@ -376,7 +397,22 @@ int tw_fsync(struct tw_fs *fs, u64 ino, bool datasync);
 
 #define TW_XATTR_CREATE 0x1u
 #define TW_XATTR_REPLACE 0x2u
+/* with system.posix_acl_access: clear S_ISGID, as Linux's
+ * posix_acl_update_mode() does when the caller is not in the file's group
+ * and lacks CAP_FSETID (the home knows; the core does not) */
+#define TW_XATTR_ACL_KILL_SGID 0x4u
 
+/*
+ * POSIX ACLs are the xattrs system.posix_acl_access and
+ * system.posix_acl_default, in Linux's representation (tw_format.h).
+ * tw_setxattr() checks them (-EINVAL for a malformed value, -EOPNOTSUPP
+ * for another version, -EACCES for a default ACL on a non-directory) and
+ * ignores TW_XATTR_CREATE/REPLACE for them, as the VFS does.  An access
+ * ACL sets the group bits of the mode from its mask (or group) entry and
+ * the owner and other bits from theirs; one that says no more than the
+ * mode bits is not stored (and removes a stored one).  Removing an ACL
+ * that is not there succeeds.  With TW_MNT_NOACL they are -EOPNOTSUPP.
+ */
 ssize_t tw_getxattr(struct tw_fs *fs, u64 ino, const char *name, void *buf,
 		    size_t size);
 int tw_setxattr(struct tw_fs *fs, u64 ino, const char *name, const void *value,
@@ -384,6 +420,15 @@ int tw_setxattr(struct tw_fs *fs, u64 ino, const char *name, const void *value,
 /** tw_listxattr() - NUL-separated names; with @size 0 returns the length. */
 ssize_t tw_listxattr(struct tw_fs *fs, u64 ino, char *buf, size_t size);
 int tw_removexattr(struct tw_fs *fs, u64 ino, const char *name);
+
+/**
+ * tw_acl_check() - is @value (@size bytes) a well-formed POSIX ACL
+ * (header, version, entry order, one owner, group and other entry, a mask
+ * when there are named entries, permissions rwx only)?  Return: 0,
+ * -EINVAL or -EOPNOTSUPP (another version).  The one check, for the core
+ * and fsck.
+ */
+int tw_acl_check(const void *value, size_t size);
 
 /* ------------------------------------------------------------------------ */
 /* Formatting and checking, used by the tools                               */

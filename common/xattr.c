@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * xattr.c - extended attributes in the user., trusted. and security.
- * namespaces, kept in one block per inode.
+ * xattr.c - extended attributes in the user., trusted., security. and
+ * system. namespaces, kept in one block per inode.  system. holds only the
+ * two POSIX ACLs, whose meaning is acl.c's: a change of one goes there.
  *
- * Layer: core (common/).  Calls inode.c, alloc.c, journal.c, meta.c and the
- * environment.  Permission policy (who may touch trusted.*) is the home's.
+ * Layer: core (common/).  Calls inode.c, alloc.c, journal.c, meta.c, acl.c
+ * and the environment.  Permission policy (who may touch trusted.*) is the
+ * home's.
  */
 #include "tw_int.h"
 
@@ -16,6 +18,7 @@ static const struct {
 	{ "user.", 5, TW_XATTR_NS_USER },
 	{ "trusted.", 8, TW_XATTR_NS_TRUSTED },
 	{ "security.", 9, TW_XATTR_NS_SECURITY },
+	{ "system.", 7, TW_XATTR_NS_SYSTEM },
 };
 
 static u32 slen(const char *s)
@@ -28,7 +31,8 @@ static u32 slen(const char *s)
 }
 
 /* Split "ns.name" into namespace and name. */
-static int parse(const char *full, u8 *ns, const char **name, u32 *len)
+static int parse(struct tw_fs *fs, const char *full, u8 *ns, const char **name,
+		 u32 *len)
 {
 	u32 i, n = slen(full);
 
@@ -42,6 +46,11 @@ static int parse(const char *full, u8 *ns, const char **name, u32 *len)
 				return -EINVAL;
 			if (*len > TW_NAME_MAX)
 				return -ERANGE;
+			/* system.: the two ACLs, unless the mount has none */
+			if (*ns == TW_XATTR_NS_SYSTEM &&
+			    ((fs->mnt_flags & TW_MNT_NOACL) ||
+			     !tw_acl_type(*name, *len)))
+				return -EOPNOTSUPP;
 			return 0;
 		}
 	}
@@ -80,7 +89,7 @@ bool tw_xattr_entries_ok(const struct tw_xattr_header *xh)
 
 		if (off + sizeof(*e) > used || !e->xe_name_len ||
 		    e->xe_ns < TW_XATTR_NS_USER ||
-		    e->xe_ns > TW_XATTR_NS_SECURITY)
+		    e->xe_ns > TW_XATTR_NS_SYSTEM)
 			return false;
 		l = TW_XATTR_ENTRY_LEN(e->xe_name_len,
 				       TW_GET16(e, xe_value_len));
@@ -138,28 +147,18 @@ static int xfind(struct tw_xattr_header *xh, u8 ns, const char *name, u32 len,
 	return -ENODATA;
 }
 
-ssize_t tw_getxattr(struct tw_fs *fs, u64 ino, const char *full, void *buf,
-		    size_t size)
+int tw_xattr_get_ic(struct tw_fs *fs, struct tw_ictx *ic, u8 ns,
+		    const char *name, u32 len, void *buf, u32 size)
 {
 	struct tw_xattr_header *xh;
 	struct tw_xattr_entry *e;
-	const char *name;
-	struct tw_ictx ic;
 	struct tw_buf *b;
-	u32 len, off, vlen;
-	ssize_t err;
-	u8 ns;
+	u32 off, vlen;
+	int err;
 
-	err = parse(full, &ns, &name, &len);
+	err = xblock_read(fs, ic, &b, &xh);
 	if (err)
-		return err == -ERANGE ? -ENODATA : err;
-	tw_ilock(fs, ino, false);
-	err = tw_iget(fs, ino, &ic);
-	if (err)
-		goto unlock;
-	err = xblock_read(fs, &ic, &b, &xh);
-	if (err)
-		goto put;
+		return err;
 	err = xfind(xh, ns, name, len, &off);
 	if (!err) {
 		e = ent_at(xh, off);
@@ -170,13 +169,34 @@ ssize_t tw_getxattr(struct tw_fs *fs, u64 ino, const char *full, void *buf,
 			if (size)
 				memcpy(buf, (u8 *)(e + 1) + e->xe_name_len,
 				       vlen);
-			err = vlen;
+			err = (int)vlen;
 		}
 	}
 	tw_buf_release(b);
-put:
-	tw_iput(&ic);
-unlock:
+	return err;
+}
+
+ssize_t tw_getxattr(struct tw_fs *fs, u64 ino, const char *full, void *buf,
+		    size_t size)
+{
+	const char *name;
+	struct tw_ictx ic;
+	u32 len;
+	ssize_t err;
+	u8 ns;
+
+	err = parse(fs, full, &ns, &name, &len);
+	if (err)
+		return err == -ERANGE ? -ENODATA : err;
+	/* a value is at most 64 KiB: a bigger buffer is as good */
+	if (size > 0xffff)
+		size = 0xffff;
+	tw_ilock(fs, ino, false);
+	err = tw_iget(fs, ino, &ic);
+	if (!err) {
+		err = tw_xattr_get_ic(fs, &ic, ns, name, len, buf, (u32)size);
+		tw_iput(&ic);
+	}
 	tw_iunlock(fs, ino, false);
 	return err;
 }
@@ -214,6 +234,9 @@ ssize_t tw_listxattr(struct tw_fs *fs, u64 ino, char *buf, size_t size)
 				plen = namespaces[i].len;
 			}
 		tw_assert(pfx);
+		if (e->xe_ns == TW_XATTR_NS_SYSTEM &&
+		    (fs->mnt_flags & TW_MNT_NOACL))
+			continue;
 		if (size) {
 			if (total + plen + e->xe_name_len + 1 > size) {
 				err = -ERANGE;
@@ -247,36 +270,22 @@ static void xremove(struct tw_xattr_header *xh, u32 off)
 	TW_SET32(xh, xh_count, TW_GET32(xh, xh_count) - 1);
 }
 
-#define CR_XATTR (TW_CR_INODE + TW_CR_ALLOC + 2)
-
-static int do_set(struct tw_fs *fs, u64 ino, const char *full,
-		  const void *value, size_t size, u32 flags, bool remove)
+int tw_xattr_set_ic(struct tw_fs *fs, struct tw_ictx *ic, u8 ns,
+		    const char *name, u32 len, const void *value, u32 size,
+		    u32 flags, bool remove)
 {
 	struct tw_xattr_header *xh = NULL;
 	struct tw_buf *b = NULL;
-	const char *name;
-	struct tw_ictx ic;
-	u32 len, off, need, used;
+	u32 off = 0, need, used;
 	bool found;
 	int err;
-	u8 ns;
 
-	err = parse(full, &ns, &name, &len);
-	if (err)
-		return err;
-	need = TW_XATTR_ENTRY_LEN(len, (u32)size);
+	need = TW_XATTR_ENTRY_LEN(len, size);
 	if (!remove && (size > 0xffff || need > TW_XATTR_SPACE))
 		return -E2BIG;
-	err = tw_txn_begin(fs, CR_XATTR);
-	if (err)
-		return err;
-	tw_ilock(fs, ino, true);
-	err = tw_iget(fs, ino, &ic);
-	if (err)
-		goto unlock;
-	err = xblock_read(fs, &ic, &b, &xh);
+	err = xblock_read(fs, ic, &b, &xh);
 	if (err && err != -ENODATA)
-		goto put;
+		return err;
 	found = false;
 	if (!err) {
 		err = xfind(xh, ns, name, len, &off);
@@ -300,17 +309,17 @@ static int do_set(struct tw_fs *fs, u64 ino, const char *full,
 	if (!xh) {
 		u64 blk;
 
-		err = tw_alloc_block(fs, TW_GET64(ic.di, i_block[0]), &blk);
+		err = tw_alloc_block(fs, TW_GET64(ic->di, i_block[0]), &blk);
 		if (err)
 			goto release;
-		err = tw_meta_new(fs, blk, TW_XATTR_MAGIC, ino, 0, &b);
+		err = tw_meta_new(fs, blk, TW_XATTR_MAGIC, ic->ino, 0, &b);
 		if (err) {
 			tw_free_block(fs, blk);
 			goto release;
 		}
 		xh = tw_bdata(b);
-		TW_SET64(ic.di, i_xattr, blk);
-		TW_SET64(ic.di, i_blocks, TW_GET64(ic.di, i_blocks) + 1);
+		TW_SET64(ic->di, i_xattr, blk);
+		TW_SET64(ic->di, i_blocks, TW_GET64(ic->di, i_blocks) + 1);
 	}
 	if (found)
 		xremove(xh, off);
@@ -331,18 +340,84 @@ static int do_set(struct tw_fs *fs, u64 ino, const char *full,
 	if (!TW_GET32(xh, xh_count)) {
 		/* the last one went: give the block back */
 		err = tw_free_block(fs, tw_buf_blkno(b));
-		ic.di->i_xattr = 0;
-		TW_SET64(ic.di, i_blocks, TW_GET64(ic.di, i_blocks) - 1);
+		ic->di->i_xattr = 0;
+		TW_SET64(ic->di, i_blocks, TW_GET64(ic->di, i_blocks) - 1);
 	} else {
 		err = tw_txn_dirty(fs, b);
 	}
-	tw_touch(ic.di, false, true);
-	if (!err)
-		err = tw_idirty(fs, &ic);
 release:
 	if (b)
 		tw_buf_release(b);
-put:
+	return err;
+}
+
+int tw_xattr_edit_ic(struct tw_fs *fs, struct tw_ictx *ic, u8 ns,
+		     const char *name, u32 len, struct tw_buf **bp,
+		     void **value, u32 *size)
+{
+	struct tw_xattr_header *xh;
+	struct tw_xattr_entry *e;
+	u32 off;
+	int err;
+
+	err = xblock_read(fs, ic, bp, &xh);
+	if (err)
+		return err;
+	err = xfind(xh, ns, name, len, &off);
+	if (err) {
+		tw_buf_release(*bp);
+		return err;
+	}
+	e = ent_at(xh, off);
+	*value = (u8 *)(e + 1) + e->xe_name_len;
+	*size = TW_GET16(e, xe_value_len);
+	return 0;
+}
+
+void tw_xattr_free_new(struct tw_fs *fs, struct tw_ictx *ic)
+{
+	u64 blk = TW_GET64(ic->di, i_xattr);
+
+	if (!blk)
+		return;
+	tw_free_block(fs, blk);
+	ic->di->i_xattr = 0;
+	TW_SET64(ic->di, i_blocks, TW_GET64(ic->di, i_blocks) - 1);
+}
+
+#define CR_XATTR (TW_CR_INODE + TW_CR_ALLOC + 2)
+
+static int do_set(struct tw_fs *fs, u64 ino, const char *full,
+		  const void *value, size_t size, u32 flags, bool remove)
+{
+	const char *name;
+	struct tw_ictx ic;
+	u32 len;
+	int err;
+	u8 ns;
+
+	err = parse(fs, full, &ns, &name, &len);
+	if (err)
+		return err;
+	if (!remove && size > 0xffff)
+		return -E2BIG;
+	err = tw_txn_begin(fs, CR_XATTR);
+	if (err)
+		return err;
+	tw_ilock(fs, ino, true);
+	err = tw_iget(fs, ino, &ic);
+	if (err)
+		goto unlock;
+	if (ns == TW_XATTR_NS_SYSTEM)
+		err = tw_acl_set(fs, &ic, tw_acl_type(name, len), value,
+				 (u32)size, flags, remove);
+	else
+		err = tw_xattr_set_ic(fs, &ic, ns, name, len, value, (u32)size,
+				      flags, remove);
+	if (!err) {
+		tw_touch(ic.di, false, true);
+		err = tw_idirty(fs, &ic);
+	}
 	tw_iput(&ic);
 unlock:
 	tw_iunlock(fs, ino, true);

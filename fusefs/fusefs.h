@@ -197,6 +197,7 @@ struct tf_state {
 	struct tw_fs *fs;
 	struct tf_itable *itab;
 	bool dont_mask; /* the kernel left the umask to us */
+	bool posix_acl; /* the kernel enforces POSIX ACLs (FUSE_CAP_POSIX_ACL) */
 
 	/* read-only now (tf_is_ro()); changed by tf_set_rdonly() only */
 	bool ro;

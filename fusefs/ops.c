@@ -18,7 +18,12 @@
  * bits through SETATTR (we do not take FUSE_CAP_HANDLE_KILLPRIV), so that
  * write, truncate and chown behave as on a local filesystem.  Owners of
  * new inodes come from the request's context, and with FUSE_CAP_DONT_MASK
- * the umask is applied here.
+ * the umask is applied here (by the core, which skips it when a default
+ * ACL applies instead).
+ *
+ * POSIX ACLs (FUSE_CAP_POSIX_ACL, unless -o noacl): the kernel enforces
+ * and caches them and hands system.posix_acl_* to our xattr operations;
+ * the core stores them, keeps the mode in step and does the inheritance.
  */
 #include "ops.h"
 
@@ -117,10 +122,11 @@ void tf_cred_of(fuse_req_t req, struct tw_cred *c)
 
 	c->uid = ctx->uid;
 	c->gid = ctx->gid;
+	/* for creates: the core applies it unless a default ACL applies */
+	c->umask = ST(req)->dont_mask ? ctx->umask & 0777 : 0;
 }
 
-/* Is the caller of @req a member of group @gid? */
-static bool in_group(fuse_req_t req, u32 gid)
+bool tf_in_group(fuse_req_t req, u32 gid)
 {
 	const struct fuse_ctx *ctx = fuse_req_ctx(req);
 	gid_t small[32], *list = small;
@@ -144,10 +150,11 @@ static bool in_group(fuse_req_t req, u32 gid)
 }
 
 /*
- * The permission bits of a new inode in @parent: the umask (when the
- * kernel left it to us) and, as inode_init_owner() does, no set-group-ID
- * on a new file in a set-group-ID directory whose group the creator is not
- * in.  (Recent kernels strip it before asking; older ones do not.)
+ * The permission bits of a new inode in @parent: as inode_init_owner()
+ * does, no set-group-ID on a new file in a set-group-ID directory whose
+ * group the creator is not in.  (Recent kernels strip it before asking;
+ * older ones do not.)  The umask, when the kernel left it to us, goes to
+ * the core with the credentials (tf_cred_of): a default ACL replaces it.
  */
 u32 tf_new_mode(fuse_req_t req, u64 parent, u32 mode)
 {
@@ -155,12 +162,10 @@ u32 tf_new_mode(fuse_req_t req, u64 parent, u32 mode)
 	const struct fuse_ctx *ctx = fuse_req_ctx(req);
 	struct tw_attr d;
 
-	if (s->dont_mask)
-		mode &= ~(ctx->umask & 0777);
 	if (!TW_S_ISDIR(mode) &&
 	    (mode & (TW_S_ISGID | 0010)) == (TW_S_ISGID | 0010) &&
 	    ctx->uid != 0 && !tw_getattr(s->fs, parent, &d) &&
-	    (d.mode & TW_S_ISGID) && !in_group(req, d.gid))
+	    (d.mode & TW_S_ISGID) && !tf_in_group(req, d.gid))
 		mode &= ~TW_S_ISGID;
 	return mode;
 }
@@ -198,6 +203,22 @@ static void tf_init(void *userdata, struct fuse_conn_info *conn)
 	if (conn->capable & FUSE_CAP_DONT_MASK) {
 		conn->want |= FUSE_CAP_DONT_MASK;
 		s->dont_mask = true;
+	}
+	/*
+	 * POSIX ACLs: the kernel checks them (default_permissions) and
+	 * caches them; we store them, keep the mode in step and do the
+	 * inheritance, which needs the umask (FUSE_CAP_DONT_MASK above: with
+	 * FUSE_CAP_POSIX_ACL the kernel would apply it itself otherwise, and
+	 * a default ACL must win over it).
+	 */
+	if (!(c->mnt_flags & TW_MNT_NOACL)) {
+		if ((conn->capable & FUSE_CAP_POSIX_ACL) && s->dont_mask) {
+			conn->want |= FUSE_CAP_POSIX_ACL;
+			s->posix_acl = true;
+		} else {
+			tf_logf(TW_LOG_WARN,
+				"the kernel cannot enforce POSIX ACLs for FUSE: they are stored but not checked");
+		}
 	}
 	if (conn->capable & FUSE_CAP_PARALLEL_DIROPS)
 		conn->want |= FUSE_CAP_PARALLEL_DIROPS;
@@ -609,7 +630,7 @@ static void tf_access(fuse_req_t req, fuse_ino_t ino, int mask)
 	}
 	if (ctx->uid == a.uid)
 		bits = (a.mode >> 6) & 7;
-	else if (in_group(req, a.gid))
+	else if (tf_in_group(req, a.gid))
 		bits = (a.mode >> 3) & 7;
 	else
 		bits = a.mode & 7;

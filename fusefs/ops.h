@@ -38,8 +38,11 @@ void tf_reply_entry(fuse_req_t req, const struct tw_attr *a);
 /** tf_cred_of() - the credentials of the caller of @req. */
 void tf_cred_of(fuse_req_t req, struct tw_cred *c);
 
-/** tf_new_mode() - the mode bits of a new inode in @parent (umask,
- * set-group-ID inheritance). */
+/** tf_in_group() - is the caller of @req a member of group @gid? */
+bool tf_in_group(fuse_req_t req, u32 gid);
+
+/** tf_new_mode() - the mode bits of a new inode in @parent (set-group-ID
+ * inheritance; the umask goes with tf_cred_of()). */
 u32 tf_new_mode(fuse_req_t req, u64 parent, u32 mode);
 
 /* file.c: RELEASE and FSYNC, of a file or (as RELEASEDIR and FSYNCDIR)

@@ -115,6 +115,7 @@ void tf_usage(FILE *f)
 		"                      atime updates (default relatime)\n"
 		"  nodiratime, diratime\n"
 		"                      no atime updates of directories\n"
+		"  acl, noacl          POSIX ACLs, enforced by the kernel (default acl)\n"
 		"  allow_other         let other users in (permissions still apply)\n"
 		"  allow_root          let root in besides the mounting user\n"
 		"  auto_unmount        unmount when the daemon dies\n"
@@ -444,6 +445,10 @@ static int one_option(struct tf_config *cfg, struct req *r, char *opt)
 		cfg->mnt_flags |= TW_MNT_NODIRATIME;
 	} else if (FLAG("diratime")) {
 		cfg->mnt_flags &= ~TW_MNT_NODIRATIME;
+	} else if (FLAG("acl")) {
+		cfg->mnt_flags &= ~TW_MNT_NOACL;
+	} else if (FLAG("noacl")) {
+		cfg->mnt_flags |= TW_MNT_NOACL;
 	} else if (FLAG("lazytime") || FLAG("nolazytime")) {
 		return usage_err(
 			"option '%s' is not supported: timestamps go to disk with the next commit like every change (commit_interval)",

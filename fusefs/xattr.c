@@ -13,6 +13,22 @@
 #include <sys/xattr.h>
 /* ---- extended attributes ---- */
 
+/*
+ * Setting an access ACL clears S_ISGID unless the caller is in the file's
+ * group or has CAP_FSETID (posix_acl_update_mode()).  The kernel says so
+ * with FUSE_SETXATTR_ACL_KILL_SGID, which libfuse 3.14 does not hand to
+ * the setxattr operation: decide here, uid 0 standing for the capability
+ * as elsewhere in the daemon.
+ */
+static bool kill_sgid(fuse_req_t req, fuse_ino_t ino)
+{
+	struct tw_attr a;
+
+	if (fuse_req_ctx(req)->uid == 0 || tw_getattr(ST(req)->fs, ino, &a))
+		return false;
+	return (a.mode & TW_S_ISGID) && !tf_in_group(req, a.gid);
+}
+
 static void tf_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 			const char *value, size_t size, int flags)
 {
@@ -28,6 +44,8 @@ static void tf_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 		tflags |= TW_XATTR_CREATE;
 	if (flags & XATTR_REPLACE)
 		tflags |= TW_XATTR_REPLACE;
+	if (!strcmp(name, "system.posix_acl_access") && kill_sgid(req, ino))
+		tflags |= TW_XATTR_ACL_KILL_SGID;
 	do {
 		err = tw_setxattr(s->fs, ino, name, value, size, tflags);
 	} while (!retried++ && tf_retry_enospc(s, err));

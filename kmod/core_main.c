@@ -216,6 +216,7 @@ EXPORT_SYMBOL_GPL(tw_getxattr);
 EXPORT_SYMBOL_GPL(tw_setxattr);
 EXPORT_SYMBOL_GPL(tw_listxattr);
 EXPORT_SYMBOL_GPL(tw_removexattr);
+EXPORT_SYMBOL_GPL(tw_acl_check);
 EXPORT_SYMBOL_GPL(tw_validate_super);
 
 static int __init twinfs_core_init(void)

@@ -7,8 +7,11 @@
  * Layer: kernel home, VFS glue.  Calls the kernel and the core API
  * (twinfs.h) of twinfs_core.ko.
  *
- * Permissions are the VFS's (generic_permission, setattr_prepare); the
- * core only records owners, which it takes from the caller's fsuid/fsgid.
+ * Permissions are the VFS's (generic_permission, setattr_prepare, POSIX
+ * ACLs through acl.c); the core only records owners, which it takes from
+ * the caller's fsuid/fsgid.  With POSIX ACLs (SB_POSIXACL) the VFS leaves
+ * the umask to us: it goes to the core, which applies it unless the
+ * directory's default ACL decides instead.
  */
 #include <linux/buffer_head.h>
 #include <linux/cred.h>
@@ -29,6 +32,16 @@ static struct tw_cred current_twcred(void)
 		.gid = from_kgid(&init_user_ns, current_fsgid()),
 	};
 
+	return c;
+}
+
+/* The credentials for a create in @dir, with the umask the VFS left us. */
+static struct tw_cred create_twcred(struct inode *dir)
+{
+	struct tw_cred c = current_twcred();
+
+	if (IS_POSIXACL(dir))
+		c.umask = current_umask();
 	return c;
 }
 
@@ -172,7 +185,7 @@ static int instantiate(struct inode *dir, struct dentry *dentry,
 static int twinfs_mknod(TW_IDMAP_T *idmap, struct inode *dir,
 			struct dentry *dentry, umode_t mode, dev_t rdev)
 {
-	struct tw_cred cred = current_twcred();
+	struct tw_cred cred = create_twcred(dir);
 	struct tw_attr a;
 	int err;
 
@@ -190,7 +203,7 @@ static int twinfs_create(TW_IDMAP_T *idmap, struct inode *dir,
 static int twinfs_mkdir(TW_IDMAP_T *idmap, struct inode *dir,
 			struct dentry *dentry, umode_t mode)
 {
-	struct tw_cred cred = current_twcred();
+	struct tw_cred cred = create_twcred(dir);
 	struct tw_attr a;
 	int err;
 
@@ -243,7 +256,7 @@ static int twinfs_link(struct dentry *old, struct inode *dir,
 static int twinfs_tmpfile(TW_IDMAP_T *idmap, struct inode *dir,
 			  struct file *file, umode_t mode)
 {
-	struct tw_cred cred = current_twcred();
+	struct tw_cred cred = create_twcred(dir);
 	struct inode *inode;
 	struct tw_attr a;
 	int err;
@@ -390,6 +403,9 @@ static int twinfs_setattr(TW_IDMAP_T *idmap, struct dentry *dentry,
 		sa.ctime = ts_to_ns(tw_get_ctime(inode));
 	}
 	err = tw_setattr(fs, inode->i_ino, &sa, NULL);
+	/* chmod rewrote the access ACL in the core */
+	if (sa.valid & TW_SET_MODE)
+		forget_all_cached_acls(inode);
 	if (err)
 		return err;
 	if (sa.valid & TW_SET_SIZE) {
@@ -538,6 +554,10 @@ static const struct xattr_handler twinfs_security_xattr = {
 };
 
 const struct xattr_handler *twinfs_xattr_handlers[] = {
+#if defined(CONFIG_FS_POSIX_ACL) && TW_ACL_XATTR_HANDLERS
+	&posix_acl_access_xattr_handler,
+	&posix_acl_default_xattr_handler,
+#endif
 	&twinfs_user_xattr,
 	&twinfs_trusted_xattr,
 	&twinfs_security_xattr,
@@ -633,6 +653,10 @@ const struct inode_operations twinfs_dir_iops = {
 	.getattr = twinfs_getattr,
 	.listxattr = twinfs_listxattr,
 	.update_time = twinfs_update_time,
+#ifdef CONFIG_FS_POSIX_ACL
+	.TW_IOP_GET_ACL = twinfs_get_acl,
+	.set_acl = twinfs_set_acl,
+#endif
 };
 
 const struct inode_operations twinfs_file_iops = {
@@ -641,6 +665,10 @@ const struct inode_operations twinfs_file_iops = {
 	.fiemap = twinfs_fiemap,
 	.listxattr = twinfs_listxattr,
 	.update_time = twinfs_update_time,
+#ifdef CONFIG_FS_POSIX_ACL
+	.TW_IOP_GET_ACL = twinfs_get_acl,
+	.set_acl = twinfs_set_acl,
+#endif
 };
 
 const struct inode_operations twinfs_symlink_iops = {
@@ -655,4 +683,8 @@ const struct inode_operations twinfs_special_iops = {
 	.getattr = twinfs_getattr,
 	.listxattr = twinfs_listxattr,
 	.update_time = twinfs_update_time,
+#ifdef CONFIG_FS_POSIX_ACL
+	.TW_IOP_GET_ACL = twinfs_get_acl,
+	.set_acl = twinfs_set_acl,
+#endif
 };

@@ -6,9 +6,10 @@
  * Layer: kernel home, VFS glue.  Calls the kernel and the core API
  * (twinfs.h) of twinfs_core.ko.
  *
- * Mount options: commit=SECONDS (default 5), errors are refused with a
- * message.  The VFS's own flags (ro, noatime, relatime, ...) apply as for
- * any filesystem.
+ * Mount options: commit=SECONDS (default 5), acl (default) / noacl (POSIX
+ * ACLs: SB_POSIXACL, fixed for the life of a mount); errors are refused
+ * with a message.  The VFS's own flags (ro, noatime, relatime, ...) apply
+ * as for any filesystem.
  */
 #include <linux/blkdev.h>
 #include <linux/buffer_head.h>
@@ -138,6 +139,8 @@ static int twinfs_show_options(struct seq_file *m, struct dentry *root)
 
 	if (sbi->commit_sec != 5)
 		seq_printf(m, ",commit=%u", sbi->commit_sec);
+	if (sbi->noacl)
+		seq_puts(m, ",noacl");
 	return 0;
 }
 
@@ -155,12 +158,15 @@ static const struct super_operations twinfs_sops = {
 
 struct twinfs_ctx {
 	unsigned int commit_sec;
+	bool noacl;
 };
 
-enum { OPT_COMMIT };
+enum { OPT_COMMIT, OPT_ACL };
 
 static const struct fs_parameter_spec twinfs_params[] = {
-	fsparam_u32("commit", OPT_COMMIT), {}
+	fsparam_u32("commit", OPT_COMMIT),
+	fsparam_flag_no("acl", OPT_ACL),
+	{},
 };
 
 static int twinfs_parse_param(struct fs_context *fc, struct fs_parameter *param)
@@ -177,6 +183,13 @@ static int twinfs_parse_param(struct fs_context *fc, struct fs_parameter *param)
 		if (result.uint_32 < 1 || result.uint_32 > 300)
 			return invalfc(fc, "commit= must be 1..300 seconds");
 		ctx->commit_sec = result.uint_32;
+		break;
+	case OPT_ACL:
+#ifndef CONFIG_FS_POSIX_ACL
+		if (!result.negated)
+			return invalfc(fc, "this kernel has no POSIX ACLs");
+#endif
+		ctx->noacl = result.negated;
 		break;
 	}
 	return 0;
@@ -197,6 +210,7 @@ static int twinfs_fill_super(struct super_block *sb, struct fs_context *fc)
 	if (!sbi)
 		return -ENOMEM;
 	sbi->commit_sec = ctx->commit_sec;
+	sbi->noacl = ctx->noacl;
 	INIT_DELAYED_WORK(&sbi->commit_work, commit_worker);
 	sb->s_fs_info = sbi;
 
@@ -204,6 +218,10 @@ static int twinfs_fill_super(struct super_block *sb, struct fs_context *fc)
 		mo.flags |= TW_MNT_RDONLY;
 	/* atime is the VFS's business here (touch_atime -> update_time) */
 	mo.flags |= TW_MNT_NOATIME;
+	if (sbi->noacl)
+		mo.flags |= TW_MNT_NOACL;
+	else
+		sb->s_flags |= SB_POSIXACL;
 	/* the core validates everything and logs what is wrong */
 	err = tw_mount((struct tw_dev *)sb,
 		       bdev_nr_bytes(tw_sb_bdev(sb)) >> TW_BLOCK_SHIFT, &mo,
@@ -274,6 +292,9 @@ static int twinfs_reconfigure(struct fs_context *fc)
 	bool to_ro = fc->sb_flags & SB_RDONLY;
 	int err;
 
+	/* the core's ACL setting is fixed at mount */
+	if (ctx->noacl != sbi->noacl)
+		return invalfc(fc, "acl/noacl cannot change on remount");
 	sync_filesystem(sb);
 	if (to_ro != sb_rdonly(sb)) {
 		if (to_ro) {
@@ -316,8 +337,13 @@ static int twinfs_init_fs_context(struct fs_context *fc)
 	if (!ctx)
 		return -ENOMEM;
 	ctx->commit_sec = 5;
-	if (fc->root)
+#ifndef CONFIG_FS_POSIX_ACL
+	ctx->noacl = true;
+#endif
+	if (fc->root) {
 		ctx->commit_sec = TW_SB(fc->root->d_sb)->commit_sec;
+		ctx->noacl = TW_SB(fc->root->d_sb)->noacl;
+	}
 	fc->fs_private = ctx;
 	fc->ops = &twinfs_context_ops;
 	return 0;

@@ -15,6 +15,7 @@
 #include <linux/version.h>
 #include <linux/exportfs.h>
 #include <linux/fs.h>
+#include <linux/posix_acl_xattr.h>
 
 /* 6.3: idmapped mounts pass a struct mnt_idmap instead of a user_namespace */
 #if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 3, 0)
@@ -86,6 +87,24 @@
 #define TW_ENCODE_FH generic_encode_ino32_fh
 #else
 #define TW_ENCODE_FH NULL
+#endif
+
+/*
+ * 6.2: ->get_acl became ->get_inode_acl (same arguments, for permission
+ * checks), ->set_acl takes the dentry, and the VFS routes
+ * system.posix_acl_* to them itself: no xattr handlers for them in
+ * s_xattr any more.  (6.3's struct mnt_idmap is TW_IDMAP_T above.)
+ */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 2, 0)
+#define TW_IOP_GET_ACL get_inode_acl
+#define TW_SET_ACL_TARGET struct dentry
+#define tw_set_acl_inode(t) d_inode(t)
+#define TW_ACL_XATTR_HANDLERS 0 /* not in s_xattr */
+#else
+#define TW_IOP_GET_ACL get_acl
+#define TW_SET_ACL_TARGET struct inode
+#define tw_set_acl_inode(t) (t)
+#define TW_ACL_XATTR_HANDLERS 1 /* in s_xattr */
 #endif
 
 /* 6.9: the block device of a superblock is opened as a file */

@@ -18,6 +18,7 @@
 struct twinfs_sb_info {
 	struct tw_fs *fs;
 	unsigned int commit_sec; /* commit= : age of a transaction, s */
+	bool noacl; /* noacl: no POSIX ACLs (no SB_POSIXACL) */
 	struct delayed_work commit_work;
 	bool debug_mount;
 };
@@ -55,6 +56,11 @@ struct inode *twinfs_iget(struct super_block *sb, u64 ino,
 			  const struct tw_attr *known);
 void twinfs_fill_inode(struct inode *inode, const struct tw_attr *a,
 		       bool size_too);
+#ifdef CONFIG_FS_POSIX_ACL
+struct posix_acl *twinfs_get_acl(struct inode *inode, int type, bool rcu);
+int twinfs_set_acl(TW_IDMAP_T *idmap, TW_SET_ACL_TARGET *target,
+		   struct posix_acl *acl, int type);
+#endif
 
 /* file.c */
 extern const struct file_operations twinfs_file_fops;

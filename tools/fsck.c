@@ -11,7 +11,8 @@
  *   0. superblock: the core's one validator (tw_validate_super);
  *   1. journal: replayed by the core's mount (in memory with -n);
  *   2. inodes: checksums, fields, every block pointer in range and owned by
- *      exactly one inode, indirect and xattr blocks, i_blocks;
+ *      exactly one inode, indirect and xattr blocks (the POSIX ACLs in
+ *      them: fsck_xattr.c), i_blocks;
  *   3. directories: header, records, names, entries pointing at live
  *      inodes, duplicate names, the hash index and free-space map, counts;
  *   4. connectivity: every directory reachable from the root, ".." right;
@@ -25,6 +26,7 @@
 #include "tw_user.h"
 #include "tw_int.h"
 #include "fsck.h"
+#include "fsck_xattr.h"
 
 #include <stdarg.h>
 #include <stdlib.h>
@@ -186,6 +188,12 @@ static void reseal(struct ctx *c, struct tw_buf *b)
 	tw_buf_set_verified(b);
 	tw_buf_mark_dirty(b);
 	c->dirty = true;
+}
+
+/* fsck_xattr.c's reports: dropping an ACL changes access, not for -p */
+static bool acl_problem(void *ctx, const char *msg)
+{
+	return problem(ctx, false, "%s", msg);
 }
 
 static void inode_write(struct ctx *c, struct tw_buf *b, struct tw_inode *di,
@@ -494,6 +502,23 @@ static int pass_inodes(struct ctx *c)
 					if (problem(c, false,
 						    "inode %llu: xattr block damaged; clear",
 						    (unsigned long long)ino)) {
+						di->i_xattr = 0;
+						unclaim(c, xb);
+						w.count--;
+						changed = true;
+					}
+				} else if (fsck_xattr_acls(tw_bdata(x), ino,
+							   TW_S_ISDIR(TW_GET16(
+								   di, i_mode)),
+							   acl_problem, c)) {
+					struct tw_xattr_header *xh =
+						tw_bdata(x);
+
+					if (TW_GET32(xh, xh_count)) {
+						reseal(c, x);
+					} else {
+						/* nothing left: the block
+						 * goes (pass 7 frees it) */
 						di->i_xattr = 0;
 						unclaim(c, xb);
 						w.count--;

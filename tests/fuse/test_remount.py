@@ -223,7 +223,7 @@ ADVERTISED = [
 	'entry_timeout=2', 'attr_timeout=0.5', 'negative_timeout=2',
 	'keep_cache', 'no_keep_cache', 'splice', 'no_splice', 'cache_mb=16',
 	'commit_interval=1', 'ro', 'rw', 'noatime', 'relatime', 'strictatime',
-	'nodiratime', 'diratime', 'allow_other', 'allow_root', 'auto_unmount',
+	'nodiratime', 'diratime', 'acl', 'noacl', 'allow_other', 'allow_root', 'auto_unmount',
 	'fsname=tw-test', 'fault=write:100000:eio', 'record=REC',
 	'default_permissions', 'nosuid', 'nodev', 'noexec', 'suid', 'dev',
 	'exec', 'sync', 'async', 'dirsync',

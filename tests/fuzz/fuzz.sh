@@ -237,11 +237,11 @@ coverage() {
 	llvm-profdata-14 merge -sparse "$cov"/*.profraw -o "$cov/all.profdata" || return 1
 	echo "coverage of the core and fsck by the corpora (all four targets):"
 	llvm-cov-14 report -instr-profile="$cov/all.profdata" "${objs[@]:1}" \
-		"$root"/common/*.c "$root/tools/fsck.c" |
+		"$root"/common/*.c "$root"/tools/fsck*.c |
 		sed -e "s|$root/||" | awk '{ print "  " $0 }'
 	llvm-cov-14 show -format=html -output-dir="$cov/html" \
 		-instr-profile="$cov/all.profdata" "${objs[@]:1}" \
-		"$root"/common/*.c "$root/tools/fsck.c" >/dev/null 2>&1 &&
+		"$root"/common/*.c "$root"/tools/fsck*.c >/dev/null 2>&1 &&
 		echo "  (annotated sources: $cov/html/index.html)"
 }
 

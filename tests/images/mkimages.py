@@ -232,6 +232,24 @@ def xattr_crc(img):
     img.data[xb * BLOCK + 60] ^= 0x01
 
 
+def acl_malformed(img):
+    """/xa's xattr block rewritten to hold one entry,
+    system.posix_acl_access, whose ACL has an owner entry only (no group,
+    no other): well-formed as a block, refused as an ACL."""
+    ino = img.lookup("/xa")
+    xb = img.inode(ino)["xattr"]
+    name = b"posix_acl_access"
+    value = struct.pack("<IHHI", 2, 0x01, 6, 0xFFFFFFFF)
+    ent = struct.pack("<BBH", 4, len(name), len(value)) + name + value
+    ent += b"\0" * (-len(ent) % 4)
+    off = xb * BLOCK
+    img.data[off + 40:off + BLOCK] = bytes(BLOCK - 40)
+    img.data[off + 40:off + 40 + len(ent)] = ent
+    img.put(off + 32, "I", 1)
+    img.put(off + 36, "I", len(ent))
+    img.seal_block(xb)
+
+
 def symlink_size(img):
     img.set_inode(img.lookup("/link"), "size", 0)
 
@@ -356,6 +374,8 @@ CASES = [
      4, None, None, 1),
     ("xattr-crc", xattr_crc, "the xattr block byte flipped",
      4, None, None, 1),
+    ("acl-malformed", acl_malformed,
+     "an access ACL without group and other entries", 4, None, None, 1),
     ("symlink-size", symlink_size, "a symlink of size 0",
      4, None, ("/link", EUCLEAN), 1),
     ("journal-pending", journal_pending,
