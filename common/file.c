@@ -131,6 +131,15 @@ unlock:
 /* Blocks written per transaction handle. */
 #define WRITE_CHUNK 64u
 
+/* The credits of a transaction allocating up to *@chunk blocks and
+ * changing the inode; small journals take smaller chunks. */
+static u32 chunk_credits(struct tw_fs *fs, u32 *chunk)
+{
+	if (*chunk * TW_CR_ALLOC + TW_CR_INODE > fs->j.limit)
+		*chunk = (fs->j.limit - TW_CR_INODE) / TW_CR_ALLOC;
+	return *chunk * TW_CR_ALLOC + TW_CR_INODE;
+}
+
 static int write_block(struct tw_fs *fs, struct tw_ictx *ic, u64 pos,
 		       const u8 *src, u32 n)
 {
@@ -186,10 +195,7 @@ static ssize_t do_write(struct tw_fs *fs, u64 ino, u64 off, const void *buf,
 	err = tw_fault_point(fs->dev, "write");
 	if (err)
 		return err;
-	/* small journals take smaller chunks */
-	if (chunk * TW_CR_ALLOC + TW_CR_INODE > fs->j.limit)
-		chunk = (fs->j.limit - TW_CR_INODE) / TW_CR_ALLOC;
-	credits = chunk * TW_CR_ALLOC + TW_CR_INODE;
+	credits = chunk_credits(fs, &chunk);
 	tw_dlock(fs, ino, false);
 	do {
 		u32 blocks = 0;
@@ -445,9 +451,7 @@ static int falloc_pass(struct tw_fs *fs, u64 ino, u32 mode, u64 off, u64 end)
 	bool done = false;
 	int err;
 
-	if (chunk * TW_CR_ALLOC + TW_CR_INODE > fs->j.limit)
-		chunk = (fs->j.limit - TW_CR_INODE) / TW_CR_ALLOC;
-	credits = chunk * TW_CR_ALLOC + TW_CR_INODE;
+	credits = chunk_credits(fs, &chunk);
 	do {
 		u32 n = 0;
 

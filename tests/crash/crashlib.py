@@ -125,21 +125,10 @@ class Obj:
 	def write(self, off, length, seed):
 		if length == 0:
 			return
-		end = off + length
-		new = []
-		for (o, n, s) in self.ext:
-			e = o + n
-			if e <= off or o >= end:
-				new.append((o, n, s))
-				continue
-			if o < off:
-				new.append((o, off - o, s))
-			if e > end:
-				new.append((end, e - end, s))
-		new.append((off, length, seed))
-		new.sort()
-		self.ext = new
-		self.size = max(self.size, end)
+		self.zero(off, length)
+		self.ext.append((off, length, seed))
+		self.ext.sort()
+		self.size = max(self.size, off + length)
 
 	def truncate(self, size):
 		if size < self.size:
