@@ -84,8 +84,9 @@ deb: deps
 		{ tail -40 ../build.log; echo "make deb: failed, see $(DEB_DIR)/build.log" >&2; exit 1; }
 	@ls -1 $(abspath $(DEB_DIR))/*.deb
 
-# The packages, and their test with the in-guest part (a real dkms build
-# in the TCG guest: 8 to 15 minutes more, too long for every `make check`).
+# The packages, and their test with the full in-guest part (a real dkms
+# build and install in the TCG guest: 8 to 15 minutes more, too long for
+# every `make check`, which only loads the host's DKMS build in the guest).
 .PHONY: deb-check
 deb-check: deps
 	@TWINFS_ROOT=$(CURDIR) TWINFS_BUILD=$(abspath $(BUILD)) TWINFS_DEB_GUEST=1 \

@@ -20,20 +20,19 @@
 # module in the tree must be gone, and modprobe must no longer resolve the
 # alias.
 #
+# The module tree's overlay and the mount checks are in
+# tests/deb/guest-lib.sh, shared with guest-autoload.sh (make check's
+# shorter guest part).
+#
 # Layer: test (installed packages, guest).  Everything it changes is on
 # tmpfs and goes with the guest.
 set -eu
-fail() { echo "guest-dkms: FAIL: $*" >&2; exit 1; }
-ok() { echo "  ok  $*"; }
+name=guest-dkms
+. "$(dirname "$0")/guest-lib.sh"
 dir=$(cd "$1" && pwd)
-kver=$(uname -r)
-mods=/lib/modules/$kver
-o=/tmp/twinfs-ovl
-mkdir -p $o /tmp/root
-mount -t tmpfs tmpfs $o
-mkdir -p $o/mu $o/mw $o/ru $o/rw
-mount -t overlay -o lowerdir=$mods,upperdir=$o/mu,workdir=$o/mw overlay $mods
-rm -rf $mods/extra/twinfs
+mkdir -p /tmp/root
+modules_overlay
+mkdir -p $o/ru $o/rw
 depmod -a "$kver"
 modinfo twinfs >/dev/null 2>&1 && fail "a twinfs module is still in $mods"
 r=/tmp/root
@@ -69,28 +68,10 @@ in_root 'rm -f /usr/local/sbin/*twinfs* /var/lib/man-db/auto-update
 ok "dpkg -i twinfs-tools twinfs-dkms ($(( $(date +%s) - start )) s, with the dkms build)"
 in_root "dkms status twinfs" | grep -q "twinfs/0.1.0, $kver, x86_64: installed" ||
 	fail "dkms status: $(in_root 'dkms status')"
-for m in twinfs_core twinfs; do
-	f=$(modinfo -n $m) || fail "modprobe does not find $m"
-	case $f in $mods/updates/dkms/$m.ko*) ;; *) fail "$m is $f" ;; esac
-done
+check_dkms_modules
 ok "dkms status: installed; modinfo: $mods/updates/dkms/twinfs{,_core}.ko*"
 
-grep -q '^twinfs ' /proc/modules && fail "twinfs loaded before the mount"
-in_root 'mkfs -t twinfs /dev/vda >/dev/null && mkdir -p /mnt/t &&
-	mount -t twinfs /dev/vda /mnt/t && echo hello >/mnt/t/hello &&
-	mkdir /mnt/t/dir && sync' || fail "mkfs, mount -t twinfs, write"
-grep -q '^twinfs ' /proc/modules && grep -q '^twinfs_core ' /proc/modules ||
-	fail "mount -t twinfs did not load the modules"
-for m in twinfs_core twinfs; do
-	[ "$(cat /sys/module/$m/srcversion)" = "$(modinfo -F srcversion $m)" ] ||
-		fail "the loaded $m is not the DKMS one"
-done
-ok "mkfs -t twinfs; mount -t twinfs autoloaded the DKMS twinfs, twinfs_core"
-in_root 'umount /mnt/t && mount -t twinfs -o ro /dev/vda /mnt/t &&
-	[ "$(cat /mnt/t/hello)" = hello ] && umount /mnt/t &&
-	fsck -t twinfs -n /dev/vda >/dev/null' || fail "umount, remount, fsck"
-rmmod twinfs twinfs_core || fail "rmmod"
-ok "umount, data back after a remount, fsck -t twinfs -n: exit 0, rmmod"
+mount_check in_root /tmp/t
 
 in_root 'dpkg -L twinfs-dkms twinfs-tools | sort -u >/tmp/files
 	dpkg --purge twinfs-dkms twinfs-tools >/tmp/dpkg.log 2>&1 ||

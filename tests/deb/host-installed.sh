@@ -8,7 +8,9 @@
 # to download: their dependencies are installed already).  twinfs-dkms's postinst runs
 # dkms, which builds and installs the modules for each kernel whose
 # headers are here (the vm/ guest's: the host's own kernel has none), so
-# the modules must be in /lib/modules/RELEASE/updates/dkms.  Then, using
+# the modules must be in /lib/modules/RELEASE/updates/dkms; when
+# /tmp/check/out is there (writable), they and their srcversion are
+# copied to out/modules/RELEASE/ for the guest part.  Then, using
 # only the installed paths (PATH is the system's, the build tree is not
 # on it): the programs and pages, mkfs -t twinfs, fsck -t twinfs and its
 # fsck(8) exit codes, mount -t fuse.twinfs (through mount.fuse3), an
@@ -65,6 +67,18 @@ for k in $kernels; do
 		fail "modprobe -S $k does not resolve fs-twinfs"
 done
 ok "dkms built and installed twinfs, twinfs_core for$kernels (updates/dkms, alias fs-twinfs)"
+# what the guest part loads (tests/deb/guest-autoload.sh): the modules
+# dkms installed, with their srcversion
+if [ -d /tmp/check/out ]; then
+	for k in $kernels; do
+		mkdir -p /tmp/check/out/modules/$k
+		cp /lib/modules/$k/updates/dkms/twinfs*.ko* /tmp/check/out/modules/$k/
+		for m in twinfs_core twinfs; do
+			echo "$m $(modinfo -k "$k" -F srcversion $m)"
+		done >/tmp/check/out/modules/$k/srcversion
+	done
+	ok "copied out for the guest: the DKMS modules and their srcversion"
+fi
 
 for prog in mkfs.twinfs fsck.twinfs twinfs-dump twinfs-ctl twinfs-mod \
 	    twinfs-fuse twinfs; do
