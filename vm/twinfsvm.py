@@ -86,7 +86,12 @@ def hw_virt():
 
 
 def vm_dir():
-	return os.environ.get('TWINFS_VM_DIR', os.path.join(ROOT, 'build', 'vm'))
+	"""$TWINFS_VM_DIR, else the vm/ of $TWINFS_BUILD, else build/vm
+	(where vm/build puts the guest of a build directory)."""
+	if os.environ.get('TWINFS_VM_DIR'):
+		return os.environ['TWINFS_VM_DIR']
+	return os.path.join(os.environ.get('TWINFS_BUILD') or
+			    os.path.join(ROOT, 'build'), 'vm')
 
 
 def tool_dirs():
