@@ -4,6 +4,7 @@
 #   make demo    install what is missing, build, run the main job
 #   make check   install what is missing, build, run every test
 #   make bench   the full benchmark profile (make demo runs the quick one)
+#   make bench-ablation  the ablation of twinfs-fuse's optimized profile alone
 #   make deb     the Debian packages, into $(BUILD)/deb/ (README: Installing)
 #   make deb-check  build, lint and install them, also in the test guest
 #
@@ -60,6 +61,15 @@ demo: build
 .PHONY: bench
 bench: build
 	@bench/twbench --profile full --build $(BUILD)
+
+# The ablation of twinfs-fuse's optimized profile alone (docs/results.md,
+# "Ablation of the optimized profile"): on the host, the quick profile's
+# sizes, 3 repetitions, a few minutes; the report goes to $(BUILD)/ablation/
+# and the table into docs/results.md.  make bench runs it at full sizes.
+.PHONY: bench-ablation
+bench-ablation: build
+	@bench/twbench --ablation --profile quick --build $(BUILD) \
+		--update-docs docs/results.md
 
 check: build
 	@./scripts/check.sh $(BUILD)

@@ -1,6 +1,8 @@
 """Plots with gnuplot, each as PNG and SVG: the data file (.dat) and the
 script (.gp) stay next to them, so a plot can be redrawn or restyled by
-hand.  Without gnuplot there are no plots and the report says so."""
+hand.  Without gnuplot there are no plots and the report says so.
+make_all() draws the comparison's plots, ablation() the ablation's
+(bench/twb/ablation.py)."""
 
 import os
 import shutil
@@ -220,3 +222,36 @@ def make_all(outdir, agg, cols, rows):
 	if errors:
 		out['error'] = '; '.join(errors)
 	return out
+
+
+def ablation(outdir, series, rows):
+	"""The ablation's plot: per workload, each subject's speed relative
+	to the optimized profile, a bar to the median ratio and an error
+	bar over the ratio's range.  @rows: [title, ratio, lo, hi, ...] per
+	workload, three values per name of @series.  Returns the file name
+	(SVG if drawn, else PNG); RuntimeError if gnuplot fails or is
+	missing."""
+	if not shutil.which('gnuplot'):
+		raise RuntimeError('gnuplot is not installed: no plot')
+	png, svg = _terminals()
+	if not png and not svg:
+		raise RuntimeError('gnuplot has neither a PNG nor an SVG '
+				   'terminal')
+	# only the series with a value somewhere: gnuplot refuses an
+	# empty one
+	keep = [i for i in range(len(series))
+		if any(r[1 + 3 * i] for r in rows)]
+	hdr = ['workload']
+	for i in keep:
+		hdr += [series[i], series[i] + ' lo', series[i] + ' hi']
+	drows = [[r[0]] + [x for i in keep for x in r[1 + 3 * i:4 + 3 * i]]
+		 for r in rows]
+	_dat(os.path.join(outdir, 'ablation.dat'), hdr, drows)
+	body = _hist_body('Ablation of the optimized profile: speed '
+			  'relative to opt (median, bar over the range of the '
+			  'repetitions; host)', 'speed relative to opt (log)',
+			  len(keep), logy=True, hlines=[(1, '')],
+			  errorbars=True)
+	return _render(outdir, 'ablation',
+		       body.replace('DAT', 'ablation.dat'), png, svg,
+		       (1600, 620))

@@ -32,6 +32,17 @@ clients, which share the work of their one-client twin (the same total
 bytes, I/Os or files), so an aggregate speed above the twin's is what
 the extra clients bought.  A profile without it (smoke) leaves them out.
 
+ablation: the ablation of twinfs-fuse's optimized profile (issue 12, item
+3; bench/twb/ablation.py): on the host only, the optimized and base
+profiles and one variant per setting (subjects.ABLATION), with the
+profile's sizes but its own repetitions ('reps', interleaved, in an order
+that changes each time: runner.orders), workloads ('only', ABLATION_ONLY
+by default: every one-client workload but the journal replay, kill -9
+and the big directory, and every x4 one, all four x4 data jobs even where
+the profile keeps fewer) and, in smoke, subjects.  'run': whether the
+profile runs it by default (full and smoke; quick with --ablation only,
+which runs it alone).
+
 Sizes are in MiB unless the name says otherwise.  Every value ends up in
 results.json, so a report always says what it measured.  A run limited
 with --only carries the list as the profile's "only" (absent: every
@@ -47,6 +58,11 @@ ALL_GUEST = ['tmpfs', 'ext4', 'fuse2fs', 'fuse-ceiling', 'exfat',
 # twinfs module or exFAT there).
 ALL_HOST = ['twinfs-fuse-base', 'twinfs-fuse-opt', 'fuse2fs',
 	    'fuse-ceiling', 'ext4', 'tmpfs']
+
+# The workloads of the ablation (names of WORKLOADS).
+ABLATION_ONLY = ['mount', 'seqwrite', 'seqread', 'randread', 'randwrite',
+		 'fsyncwrite', 'getattr', 'create', 'stat_cached', 'readdir',
+		 'stat_uncached', 'rename', 'unlink', 'x4']
 
 PROFILES = {
 	'quick': {
@@ -78,6 +94,8 @@ PROFILES = {
 		'host_subjects': ALL_HOST,
 		'host_reps': 2,
 		'vm_timeout_s': 600,
+		# 5 minutes on the build host at load 10 (docs/results.md)
+		'ablation': {'run': False, 'reps': 3},
 	},
 	'full': {
 		'description': 'every subject, the sizes of the issue, three '
@@ -106,6 +124,7 @@ PROFILES = {
 		'host_reps': 5,
 		'fault_isolation': True,
 		'vm_timeout_s': 6 * 3600,
+		'ablation': {'run': True, 'reps': 5},
 	},
 	'smoke': {
 		'description': 'tiny sizes, three guest subjects, one '
@@ -131,6 +150,12 @@ PROFILES = {
 		'host_subjects': ['twinfs-fuse-opt', 'fuse-ceiling', 'ext4'],
 		'host_reps': 1,
 		'vm_timeout_s': 300,
+		# the plumbing, end to end: two repetitions (reordered), the two
+		# profiles and one variant, two cheap workloads
+		'ablation': {'run': True, 'reps': 2,
+			     'only': ['create', 'stat_cached'],
+			     'subjects': ['twinfs-fuse-opt', 'twinfs-fuse-base',
+					  'twinfs-fuse-opt-single-thread']},
 	},
 }
 
@@ -208,3 +233,20 @@ def get(name, **overrides):
 		if v is not None:
 			p[k] = v
 	return p
+
+
+def ablation(p, reps=None, workloads=None):
+	"""The profile of the ablation phase of profile @p (a dict from
+	get()): @p's sizes with the ablation's workloads (@workloads, a list
+	already expanded by only(), else the ablation's own) and every x4
+	data job; its repetitions (@reps, else the ablation's) as
+	'host_reps'.  None if @p has no ablation."""
+	a = p.get('ablation')
+	if not a:
+		return None
+	q = dict(p)
+	q['only'] = workloads or only(a.get('only') or ABLATION_ONLY)
+	q.pop('x4_data', None)
+	q['host_reps'] = reps or a['reps']
+	q['phase'] = 'ablation'
+	return q

@@ -6,6 +6,11 @@ sample prints as "-" and the report says why (subject not installed,
 step failed, truncated).  Ratios are *speed* ratios throughout: for a
 throughput, a / b; for a time or a latency, b / a; so a ratio above 1
 always means "the first is faster".  They are computed from medians.
+
+The ablation of the optimized profile (raw/ablation.jsonl) is kept apart
+from the comparison's samples: twb.ablation makes its section, its
+plot, ablation.csv and the "ablation" part of results.json; a run of
+the ablation alone gets a report of its own (markdown_ablation_only).
 """
 
 import csv
@@ -13,7 +18,7 @@ import io
 import json
 import os
 
-from . import fusecost, parse, plot, stats
+from . import ablation, fusecost, parse, plot, stats
 from .subjects import LEGEND, PAIRS, SHORT, SUBJECTS, order_key
 
 # Rows of the tables, in order: (metric, short title)
@@ -268,6 +273,37 @@ def collect(rawdir):
 		os.path.join(rawdir, 'fault-isolation.json'))
 	data['fault_isolation_run'] = load_json(
 		os.path.join(rawdir, 'fault-isolation-run.json'), {})
+	# the ablation (bench/twb/ablation.py): a host phase of its own,
+	# whose samples stay out of the comparison's
+	ab = data['ablation'] = {'samples': [], 'env': None, 'orders': [],
+				 'steps': [], 'end': None, 'plan': None}
+	for rec in load_jsonl(os.path.join(rawdir, 'ablation.jsonl')):
+		t = rec.get('type')
+		if t == 'raw':
+			try:
+				ab['samples'] += parse.samples_from_raw(rec)
+			except (ValueError, KeyError, TypeError) as e:
+				data['errors'].append({
+					'where': 'host (ablation)',
+					'subject': rec.get('subject'),
+					'step': rec.get('step'),
+					'message': 'unparsable output: %s' % e})
+		elif t == 'error':
+			rec['where'] = 'host (ablation)'
+			data['errors'].append(rec)
+		elif t == 'env':
+			ab['env'], ab['plan'] = rec.get('env'), rec.get('plan')
+		elif t == 'order':
+			ab['orders'].append(rec)
+		elif t == 'step':
+			ab['steps'].append(rec)
+		elif t == 'end':
+			ab['end'] = rec
+		elif t == 'missing':
+			data['missing'][rec['subject']] = rec['reason']
+		elif t == 'mountinfo':
+			ab.setdefault('mountinfo', {}).setdefault(
+				rec['subject'], rec)
 	for where in ('guest', 'host'):
 		for rec in load_jsonl(os.path.join(rawdir, where + '.jsonl')):
 			t = rec.get('type')
@@ -689,6 +725,17 @@ def env_line(data):
 	return ', '.join(bits)
 
 
+def ablation_env_line(data):
+	"""env_line() for a run of the ablation alone: the host only."""
+	env = data['env']
+	a = env.get('ablation') or {}
+	p = a.get('profile') or env.get('profile') or {}
+	return 'profile %s, host %s, %s CPUs, Linux %s, %s repetitions' % (
+		p.get('name', '?'), env.get('host_cpu_model', '?'),
+		env.get('host_cpus', '?'), env.get('host_kernel', '?'),
+		p.get('host_reps', '?'))
+
+
 def load_warning(data):
 	"""A sentence if the host was busy during the run, else None."""
 	env = data['env']
@@ -697,11 +744,13 @@ def load_warning(data):
 	if not ld or not cpus or ld.get('median', 0) <= 0.75 * cpus:
 		return None
 	return ('the host was busy during this run (1-minute load average '
-		'%.1f median, %.1f max, on %d CPUs): the guest\'s virtual CPU '
-		'shared the host with other work, which slows everything and '
-		'adds noise, most of all to FUSE round trips; compare within '
-		'this run only, and prefer a run on an idle machine' % (
-			ld['median'], ld['max'], cpus))
+		'%.1f median, %.1f max, on %d CPUs): %s shared the host with '
+		'other work, which slows everything and adds noise, most of '
+		'all to FUSE round trips; compare within this run only, and '
+		'prefer a run on an idle machine' % (
+			ld['median'], ld['max'], cpus,
+			'the guest\'s virtual CPU' if data.get('vm') else
+			'the subjects'))
 
 
 def rebuilt_warning(data):
@@ -714,6 +763,24 @@ def rebuilt_warning(data):
 
 
 def terminal_table(data, agg):
+	if not agg:
+		# an ablation alone (bench/twbench --ablation)
+		out = ['twinfs-fuse: ablation of the optimized profile (%s)' %
+		       ablation_env_line(data)]
+		out += ablation.terminal(data['ablation'].get('analysis'),
+					 text_table)
+		for warn in (load_warning(data), rebuilt_warning(data)):
+			if warn:
+				out += ['', 'NOTE: ' + warn + '.']
+		if data['missing']:
+			out += ['', 'Left out: ' + '; '.join(
+				'%s (%s)' % (k, v) for k, v in
+				sorted(data['missing'].items()))]
+		if data['errors']:
+			out += ['', '%d step%s failed; see the report.' % (
+				len(data['errors']),
+				'' if len(data['errors']) == 1 else 's')]
+		return '\n'.join(out)
 	cols, rows = ratio_table(agg)
 	out = ['twinfs: the two homes side by side (%s)' % env_line(data),
 	       '',
@@ -751,6 +818,7 @@ def terminal_table(data, agg):
 				['workload'] + [short(x) for x in subs],
 				[[t] + [fratio(v) for v in vals]
 				 for _, t, vals in crows]))
+	out += ablation.terminal(data['ablation'].get('analysis'), text_table)
 	targets = evaluate_targets(agg)
 	out += ['', 'Targets:']
 	for t in targets:
@@ -772,7 +840,79 @@ def terminal_table(data, agg):
 	return '\n'.join(out)
 
 
+def ablation_section(data):
+	"""The report's ablation section, or [] if the run had none."""
+	ab = data['ablation']
+	L = ablation.markdown(ab.get('analysis'), plot_file=ab.get('plot'),
+			      orders=ab.get('orders'))
+	if L and ab.get('plot_error'):
+		L += ['No plot: %s.' % ab['plot_error'], '']
+	return L
+
+
+def failures(data):
+	"""The report's list of failed steps (lines)."""
+	L = ['## Failures', '']
+	if not data['errors']:
+		L.append('None: every step of every subject ran.')
+	for e in data['errors']:
+		L.append('- %s, %s, repetition %s, step %s: %s' % (
+			e.get('where'), e.get('subject'), e.get('rep'),
+			e.get('step'), e.get('message')))
+		info = e.get('info') or {}
+		if info.get('cmd'):
+			L.append('  - command: `%s`' % ' '.join(info['cmd']))
+		for k in ('stderr', 'ctl_log', 'kernel_log', 'daemon_stacks'):
+			if info.get(k):
+				L.append('  - %s:' % k)
+				L.append('')
+				L.append('    ```')
+				for line in str(info[k]).splitlines()[-15:]:
+					L.append('    ' + line)
+				L.append('    ```')
+	L.append('')
+	return L
+
+
+def markdown_ablation_only(data):
+	"""The report of a run that measured the ablation alone."""
+	env = data['env']
+	p = env.get('profile') or {}
+	L = ['# twinfs-fuse: ablation of the optimized profile', '',
+	     'Generated by `bench/twbench --ablation --profile %s` on %s '
+	     '(%s).' % (p.get('name', '?'), env.get('date', '?'),
+			ablation_env_line(data)), '']
+	for warn in (load_warning(data), rebuilt_warning(data)):
+		if warn:
+			L += ['**Note:** ' + warn + '.', '']
+	L += ablation_section(data)
+	mi = data['ablation'].get('mountinfo') or {}
+	if mi:
+		L += ['## Subjects', '']
+		L += ablation.md_table(
+			['subject', 'mount', 'mount table: type, options'],
+			[[k, ' '.join(r.get('mount') or []),
+			  '%s %s' % ((r.get('mountinfo') or {}).get('type', ''),
+				     (r.get('mountinfo') or {}).get('options',
+								    ''))]
+			 for k, r in sorted(mi.items(), key=lambda x: order_key(
+				 x[0]))], ['l', 'l', 'l'])
+		L.append('')
+	if data['missing']:
+		L += ['Left out of this run:', '']
+		L += ['- %s: %s' % (k, v) for k, v in
+		      sorted(data['missing'].items())]
+		L.append('')
+	L += failures(data)
+	L += ['## Environment', '', '```',
+	      json.dumps(environment(data), indent=1, sort_keys=True), '```',
+	      '']
+	return '\n'.join(L)
+
+
 def markdown(data, agg, targets, plots):
+	if not agg:
+		return markdown_ablation_only(data)
 	env = data['env']
 	p = env.get('profile') or {}
 	vm = data['vm'] or {}
@@ -841,6 +981,7 @@ def markdown(data, agg, targets, plots):
 				[[t] + [fratio(v) for v in vals]
 				 for _, t, vals in crows]))
 			L.append('')
+	L += ablation_section(data)
 	L.append('## Targets')
 	L.append('')
 	L.append('Reported, not asserted: a miss is a finding.')
@@ -1139,26 +1280,7 @@ def markdown(data, agg, targets, plots):
 		for k, v in sorted(data['missing'].items()):
 			L.append('- %s: %s' % (k, v))
 		L.append('')
-	L.append('## Failures')
-	L.append('')
-	if not data['errors']:
-		L.append('None: every step of every subject ran.')
-	for e in data['errors']:
-		L.append('- %s, %s, repetition %s, step %s: %s' % (
-			e.get('where'), e.get('subject'), e.get('rep'),
-			e.get('step'), e.get('message')))
-		info = e.get('info') or {}
-		if info.get('cmd'):
-			L.append('  - command: `%s`' % ' '.join(info['cmd']))
-		for k in ('stderr', 'ctl_log', 'kernel_log', 'daemon_stacks'):
-			if info.get(k):
-				L.append('  - %s:' % k)
-				L.append('')
-				L.append('    ```')
-				for line in str(info[k]).splitlines()[-15:]:
-					L.append('    ' + line)
-				L.append('    ```')
-	L.append('')
+	L += failures(data)
 	L.append('## Environment')
 	L.append('')
 	L.append('```')
@@ -1174,11 +1296,12 @@ def environment(data):
 	vm.pop('console_tail', None)
 	return {'host': env, 'guest_vm': vm, 'guest': data['guest_env'],
 		'host_run': data['host_run_env'],
+		'ablation_run': (data.get('ablation') or {}).get('env'),
 		'loadavg_end': {w: r.get('loadavg_end')
 				for w, r in data['ends'].items()}}
 
 
-def write_csv(path, agg, data=None):
+def write_csv(path, agg, data=None, where=None):
 	"""One row per subject, metric (and parameter): the summary of its
 	samples, the medians of latency percentiles and counters, and the
 	run's environment in the last columns (the same on every row), so
@@ -1214,7 +1337,8 @@ def write_csv(path, agg, data=None):
 					v = d.get(k)
 					return '' if v is None else v
 				w.writerow([s.split('@')[0],
-					    'host' if '@' in s else 'guest',
+					    where or ('host' if '@' in s
+						      else 'guest'),
 					    a['metric'], a.get('param', ''),
 					    a['unit'], a['better'], a['n'],
 					    a['median'], a['min'], a['max'],
@@ -1241,10 +1365,22 @@ def build(rawdir, outdir):
 	cols, rows = ratio_table(agg)
 	os.makedirs(outdir, exist_ok=True)
 	plots = plot.make_all(outdir, agg, cols, rows)
+	ab = data['ablation']
+	ab_agg = aggregate(ab['samples'])
+	an = ab['analysis'] = ablation.analyse(ab_agg) if ab_agg else None
+	if an and an['rows']:
+		try:
+			ab['plot'] = plots['ablation'] = ablation.make_plot(
+				outdir, an)
+		except (RuntimeError, OSError) as e:
+			ab['plot_error'] = str(e)
 	md = markdown(data, agg, targets, plots)
 	with open(os.path.join(outdir, 'report.md'), 'w') as f:
 		f.write(md)
 	write_csv(os.path.join(outdir, 'results.csv'), agg, data)
+	if ab_agg:
+		write_csv(os.path.join(outdir, 'ablation.csv'), ab_agg, data,
+			  where='host (ablation)')
 	res = {
 		'environment': environment(data),
 		'missing': data['missing'],
@@ -1259,6 +1395,7 @@ def build(rawdir, outdir):
 		'targets': targets,
 		'samples': data['samples'],
 		'plots': plots,
+		'ablation': ablation_json(an, ab_agg, ab),
 	}
 	with open(os.path.join(outdir, 'results.json'), 'w') as f:
 		json.dump(res, f, indent=1, sort_keys=True)
@@ -1266,4 +1403,24 @@ def build(rawdir, outdir):
 	with open(os.path.join(outdir, 'table.txt'), 'w') as f:
 		f.write(table + '\n')
 	return {'table': table, 'agg': agg, 'targets': targets,
-		'data': data, 'markdown': md, 'plots': plots}
+		'data': data, 'markdown': md, 'plots': plots,
+		'ablation': an}
+
+
+def ablation_json(an, ab_agg, ab):
+	"""The ablation's part of results.json (None if the run had
+	none)."""
+	if not ab_agg:
+		return None
+	out = {'summary': ab_agg, 'samples': ab['samples'],
+	       'orders': ab['orders'], 'environment': ab['env']}
+	if an:
+		out.update({
+			'subjects': an['subjects'], 'reps': an['reps'],
+			'chance': an['chance'],
+			'rows': [{'metric': r['metric'], 'vs_opt': r['vs_opt'],
+				  'vs_base': r['vs_base']} for r in an['rows']],
+			'verdicts': an['verdicts'] + ([an['profile_verdict']]
+						      if an['profile_verdict']
+						      else [])})
+	return out

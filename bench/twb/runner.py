@@ -28,6 +28,10 @@ numjobs clones for data (twb.fiojob), and opbench --clients for creates
 (in separate directories and in one shared one) and stat (twb.parse
 names them; step "meta_x4").
 
+A plan with 'rotate' (the ablation's) changes the order of the subjects
+from one repetition to the next (orders()); every plan records the
+order of each repetition ("order" records).
+
 A step that fails or hangs is recorded as an "error" record with what is
 needed to reproduce it (commands, output, the kernel log's tail, the
 daemon's kernel stacks), the mount is torn down, and the run goes on.
@@ -35,6 +39,7 @@ daemon's kernel stacks), the mount is torn down, and the run goes on.
 
 import json
 import os
+import random
 import shlex
 import shutil
 import signal
@@ -871,9 +876,15 @@ class Runner:
 			self.emit({'type': 'missing', 'subject': missing_name,
 				   'reason': why})
 		# repetitions outermost: each subject's samples are spread over
-		# the whole run, so a slow phase of the host hits all alike
+		# the whole run, so a slow phase of the host hits all alike;
+		# with 'rotate' (the ablation) the order changes too
+		rep_orders = orders(subjects, reps) if \
+			self.plan.get('rotate') else [subjects] * reps
 		for rep in range(reps):
-			for name in subjects:
+			order = rep_orders[rep]
+			self.emit({'type': 'order', 'rep': rep,
+				   'subjects': order})
+			for name in order:
 				self.subject, self.rep = name, rep
 				self.dev = self.device_for(name)
 				self.write_ctl(name)
@@ -899,6 +910,58 @@ class Runner:
 		self.emit({'type': 'end', 'loadavg_end': load})
 		self.progress(ev='end')
 		return 0
+
+
+def orders(subjects, reps, tries=300):
+	"""The order of @subjects in each of @reps repetitions (a list of
+	lists) for a plan with 'rotate' (the ablation, whose variants differ
+	by a few per cent on a shared host): the first is @subjects as
+	given; each later one puts every subject into a part of the run
+	(first, middle, last ...: as many parts as repetitions, at most one
+	per subject) it has not been in yet, and after a subject it has not
+	followed yet, as far as possible.  So a slow phase of the host, or
+	what one subject leaves behind for the next (dirty pages, a daemon
+	still finishing), does not always hit the same subject.  Chosen
+	among @tries seeded random candidates: the same orders every run."""
+	subjects = list(subjects)
+	n = len(subjects)
+	if not n:
+		return [[] for _ in range(reps)]
+	parts = max(1, min(reps, n))
+	size = [n // parts + (1 if b < n % parts else 0) for b in range(parts)]
+	part_of = [b for b in range(parts) for _ in range(size[b])]
+	used = {x: [] for x in subjects}
+	pairs = {}
+
+	def cost(o):
+		return (sum(used[x].count(part_of[j]) for j, x in enumerate(o)),
+			sum(pairs.get(p, 0) for p in zip(o, o[1:])))
+	out = []
+	for r in range(reps):
+		best = subjects
+		if r:
+			rng = random.Random(r)
+			cands = []
+			for _ in range(tries):
+				room = list(size)
+				fill = [[] for _ in range(parts)]
+				for x in rng.sample(subjects, n):
+					free = [b for b in range(parts)
+						if room[b] and b not in used[x]] or \
+						[b for b in range(parts) if room[b]]
+					b = rng.choice(free)
+					room[b] -= 1
+					fill[b].append(x)
+				for f in fill:
+					rng.shuffle(f)
+				cands.append([x for f in fill for x in f])
+			best = min(cands, key=cost)
+		for j, x in enumerate(best):
+			used[x].append(part_of[j])
+		for p in zip(best, best[1:]):
+			pairs[p] = pairs.get(p, 0) + 1
+		out.append(list(best))
+	return out
 
 
 def main(plan_path):

@@ -17,6 +17,10 @@ fuse-ceiling is the FUSE ceiling: libfuse's passthrough_ll example
 (bench/twb/ceiling.py compiles it at bench time) over kernel ext4 on the
 same device.  Its 'lower' command mounts that ext4 first (on {lower});
 it is unmounted after the FUSE mount, and the device's cache dropped then.
+
+The ablation's variants (twinfs-fuse-opt-single-thread ...) are
+twinfs-fuse-opt with one setting toggled, generated from the table
+ABLATION below; they run only in the ablation phase (bench/twb/ablation.py).
 """
 
 import os
@@ -161,9 +165,78 @@ SUBJECTS = {
 	},
 }
 
+# The ablation of the optimized profile (issue 12, item 3): each of its
+# settings toggled alone, everything else as in profile=optimized
+# (fusefs/options.c, apply_profile; an option given besides a profile
+# overrides it).  One subject per row, made from this table:
+#   (setting, subject suffix, -o options added to profile=optimized,
+#    whether the optimized profile has the setting on, what the variant
+#    does, the names of the daemon's settings that differ from
+#    optimized's in its -v banner).
+# "threads" off also turns clone_fd off: clone_fd needs the
+# multithreaded loop (twinfs-fuse refuses it with single_thread).
+ABLATION = [
+	('threads', 'single-thread', 'single_thread', True,
+	 'one thread instead of up to 10 (clone_fd goes with them)',
+	 ('threads', 'clone_fd', 'single_thread')),
+	('clone_fd', 'no-clone-fd', 'no_clone_fd', True,
+	 'the worker threads share one /dev/fuse descriptor',
+	 ('clone_fd',)),
+	('writeback_cache', 'wbcache', 'writeback_cache', False,
+	 'the kernel\'s writeback cache on (in no profile: it cannot report '
+	 'a full disk at write(), docs/fuse.md)',
+	 ('writeback_cache',)),
+	('max_write/max_read', '128k', 'max_write=128K,max_read=128K', True,
+	 '128 KiB requests instead of 1 MiB',
+	 ('max_write', 'max_read', 'max_pages')),
+	('timeouts', 'no-timeouts',
+	 'entry_timeout=0,attr_timeout=0,negative_timeout=0', True,
+	 'entry, attribute and negative timeouts 0 s instead of 1 s',
+	 ('entry_timeout', 'attr_timeout', 'negative_timeout')),
+	('keep_cache', 'no-keep-cache', 'no_keep_cache', True,
+	 'a file\'s page cache dropped when it is opened again',
+	 ('keep_cache',)),
+	('splice', 'splice', 'splice', False,
+	 'request data moved with splice(2)',
+	 ('splice',)),
+]
+
+# The ablation's subjects: the two profiles, then a variant per setting.
+ABLATION_OPT = 'twinfs-fuse-opt'
+ABLATION_BASE = 'twinfs-fuse-base'
+
+
+def ablation_variants():
+	"""[{'name', 'setting', 'options', 'on_in_opt', 'what', 'changes'}]
+	in the order of ABLATION."""
+	return [{'name': 'twinfs-fuse-opt-' + sfx, 'setting': setting,
+		 'options': opts, 'on_in_opt': on, 'what': what,
+		 'changes': list(changes)}
+		for setting, sfx, opts, on, what, changes in ABLATION]
+
+
+ABLATION_SUBJECTS = [ABLATION_OPT, ABLATION_BASE] + [
+	v['name'] for v in ablation_variants()]
+
+for _v in ablation_variants():
+	SUBJECTS[_v['name']] = {
+		'label': 'twinfs-fuse, profile optimized with %s' % _v['options'],
+		'family': 'twinfs',
+		'home': 'fuse',
+		'mkfs': MKFS_TWINFS,
+		'modules': [],
+		'mount': [TWINFS_FUSE, '{dev}', '{mnt}', '-o',
+			  'profile=optimized,' + _v['options']],
+		'daemon': 'twinfs-fuse',
+		'persistent': True,
+		'ablation': _v['setting'],
+		'note': 'ablation of the optimized profile: %s' % _v['what'],
+	}
+
 # Reading order of tables and plots.
 ORDER = ['twinfs-kmod', 'twinfs-fuse-opt', 'twinfs-fuse-base', 'ext4',
-	 'fuse2fs', 'fuse-ceiling', 'exfat', 'exfat-fuse', 'tmpfs']
+	 'fuse2fs', 'fuse-ceiling', 'exfat', 'exfat-fuse', 'tmpfs'] + \
+	ABLATION_SUBJECTS[2:]
 
 # FUSE/kernel pairs: (fuse subject, kernel subject, column title)
 PAIRS = [
@@ -188,6 +261,9 @@ SHORT = {
 	'exfat-fuse': 'exfat-fuse',
 	'tmpfs': 'tmpfs',
 }
+# the ablation's variants: opt-SUFFIX
+SHORT.update({v['name']: v['name'][len('twinfs-fuse-'):]
+	      for v in ablation_variants()})
 
 
 def order_key(name):

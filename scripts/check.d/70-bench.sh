@@ -33,4 +33,8 @@ bad = ['%s (%s)' % (s, res['missing'].get(s) or 'no seq write result')
        if 'seqwrite' not in res['summary'].get(s, {})]
 if bad:
 	sys.exit('70-bench: the smoke run lacks %s' % ', '.join(bad))
+# the ablation of the optimized profile (issue 12): a verdict per variant
+abl = res.get('ablation') or {}
+if not abl.get('verdicts') or any(not v.get('word') for v in abl['verdicts']):
+	sys.exit('70-bench: the smoke run has no ablation verdicts')
 EOF
