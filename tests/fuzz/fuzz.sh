@@ -17,7 +17,7 @@
 #                       second, coverage and findings per target
 #   fuzz.sh replay FILE...   run inputs through every target, then verdicts
 #   fuzz.sh report      the table of the last campaign
-#   fuzz.sh coverage    line/branch coverage of common/ and tools/fsck.c
+#   fuzz.sh coverage    line/branch coverage of common/ and tools/fsck*.c
 #                       reached by the corpora (llvm-cov; after a campaign)
 #
 # Environment: TWINFS_ROOT, TWINFS_BUILD (set by scripts/check.sh; default
@@ -216,7 +216,7 @@ campaign() {
 	coverage
 }
 
-# Line and branch coverage of common/ and tools/fsck.c reached by the
+# Line and branch coverage of common/ and tools/fsck*.c reached by the
 # corpora (campaign corpus, seeds, regression images), with llvm-cov.
 coverage() {
 	local cov=$out/cov t objs=() dirs
