@@ -1,20 +1,20 @@
-# twinfs tests/crash: workloads, their model and oracle, and running them on
-# a mounted filesystem.
+# twinfs tests/crash: the workload formats, the model of a workload and the
+# oracle it writes.
 #
 # Layer: test harness (Python stdlib only; runs on the host and, for the
-# kernel home, inside the test guest).  Knows nothing of the core: it talks
-# to a mount through system calls, and writes the files that crashcheck
-# (tests/crash/crashcheck.c) reads.
+# kernel home, inside the test guest).  Knows nothing of the core: it
+# writes the files that crashcheck (tests/crash/crashcheck.c) reads.
+# crashgen.py generates the workloads, crashexec.py runs them on a mount.
 #
 # A workload is a list of operations (an "op script", ops.txt).  The model
 # here applies them to an in-memory tree and writes the oracle (oracle.txt):
 # the tree after every operation, and which operations are durability
 # points.  An executor runs the same script on one home -- the core in
-# process (crashrec.c), the FUSE daemon (run_posix() on the host) or the
-# kernel module (guest.py in the VM) -- while a recorder logs every block
-# write and flush, and it writes where each operation began and ended in
-# that log (pos.txt).  crashcheck then builds the crash states from the log
-# and checks each against the oracle.
+# process (crashrec.c), the FUSE daemon (crashexec.py on the host) or the
+# kernel module (crashexec.py from guest.py in the VM) -- while a recorder
+# logs every block write and flush, and it writes where each operation
+# began and ended in that log (pos.txt).  crashcheck then builds the crash
+# states from the log and checks each against the oracle.
 #
 # File data is always a pattern: byte x of a write with seed s is
 # pat(s, x), a function of the absolute file offset, so a file's contents
@@ -26,15 +26,31 @@
 # ops.txt:   twinfs-crash-ops 1
 #            mkdir P MODE | create P MODE | write P OFF LEN SEED |
 #            truncate P SIZE | fallocate P MODE OFF LEN |
-#            link P NEWP | unlink P | rename P NEWP |
+#            link P NEWP | unlink P | rename P NEWP [whiteout] |
 #            rmdir P | symlink TARGET P | setxattr P NAME LEN SEED |
-#            removexattr P NAME | fsync P | fdatasync P | sync |
-#            hold P H | hwrite H OFF LEN SEED | hfsync H | release H |
+#            removexattr P NAME | setacl P TYPE ACL | rmacl P TYPE |
+#            fsync P | fdatasync P | sync |
+#            hold P H | tmpfile DIR MODE H | hwrite H OFF LEN SEED |
+#            hfsync H | hlink H NEWP HOW | release H |
 #            umount
 #            (hold opens P as handle H and keeps it open: a file unlinked
 #            while held is an orphan until release; fallocate's MODE is
 #            fallocate(2)'s, in decimal: 0, 1 KEEP_SIZE, 3 PUNCH_HOLE|
-#            KEEP_SIZE, 16 ZERO_RANGE, 17 ZERO_RANGE|KEEP_SIZE)
+#            KEEP_SIZE, 16 ZERO_RANGE, 17 ZERO_RANGE|KEEP_SIZE.
+#            rename ... whiteout is renameat2(RENAME_WHITEOUT): a whiteout
+#            (character device 0/0, permission bits 0) takes the old name.
+#            tmpfile opens an unnamed file in DIR ('.': the root) with
+#            open(O_TMPFILE|O_RDWR, MODE) as handle H; hlink gives the file
+#            held as H a name with linkat(): HOW is 'fd' (linkat(fd, "",
+#            AT_EMPTY_PATH)) or 'proc' (linkat of /proc/self/fd/N with
+#            AT_SYMLINK_FOLLOW); one never linked vanishes at release, or
+#            at the mount after a crash.  The FUSE home has no O_TMPFILE
+#            (libfuse 3.14 has no tmpfile operation): its workloads have
+#            none.  setacl sets system.posix_acl_TYPE (TYPE access or
+#            default) to ACL, in setfacl's short text form with numeric
+#            ids, entries in the canonical order, e.g.
+#            u::rw-,u:1000:r--,g::r--,m::rw-,o::--- (the value is Linux's
+#            posix_acl_xattr format, acl_value()); rmacl removes it)
 # oracle.txt (see crashcheck.c for how it is used):
 #            twinfs-crash-oracle 1
 #            workload NAME
@@ -47,15 +63,22 @@
 #                                         sync/umount (OBJ -1)
 #            state I NENT                 the tree after op I, then NENT
 #            T OBJ MODE PATH SIZE EXTENTS TARGET XATTRS
-#                                         T: f d l; EXTENTS off:len:seed,..
-#                                         XATTRS name=len:seed,.. ('-': none)
+#                                         T: f d l c (c: a character
+#                                         device, TARGET its rdev);
+#                                         EXTENTS off:len:seed,..; XATTRS
+#                                         name=len:seed,.. or, for a value
+#                                         that is no pattern (an ACL),
+#                                         name=len:xHEX ('-': none).
+#                                         PATH ':H' is a file without a
+#                                         name held open as H (O_TMPFILE,
+#                                         or unlinked while held): not in
+#                                         the tree, but its data versions
+#                                         count once linkat() names it
 # pos.txt:   twinfs-crash-pos 1
 #            p I START END                byte offsets in the write log
 #                                         before op I began and after it
 #                                         returned
 import os
-import random
-import stat
 
 # ---------------------------------------------------------------------------
 # The data pattern (crashcheck.c: pat_fill())
@@ -108,19 +131,134 @@ FALLOC_MODES = (0, FALLOC_KEEP_SIZE, FALLOC_PUNCH_HOLE | FALLOC_KEEP_SIZE,
 		FALLOC_ZERO_RANGE, FALLOC_ZERO_RANGE | FALLOC_KEEP_SIZE)
 
 
+# POSIX ACLs: Linux's posix_acl_xattr format (docs/format.md "POSIX
+# ACLs"), and what the core does with them (common/acl.c, as Linux's
+# fs/posix_acl.c): an access ACL sets the permission bits and is kept only
+# if it says more than they do; a directory's default ACL is inherited at
+# create time.
+ACL_ACCESS = 'system.posix_acl_access'
+ACL_DEFAULT = 'system.posix_acl_default'
+ACL_VERSION = 2
+ACL_USER_OBJ, ACL_USER, ACL_GROUP_OBJ, ACL_GROUP, ACL_MASK, ACL_OTHER = \
+	0x01, 0x02, 0x04, 0x08, 0x10, 0x20
+ACL_UNDEFINED_ID = 0xffffffff
+_ACL_TAGS = {'u': (ACL_USER_OBJ, ACL_USER), 'g': (ACL_GROUP_OBJ, ACL_GROUP),
+	     'm': (ACL_MASK, None), 'o': (ACL_OTHER, None)}
+
+
+def acl_parse(text):
+	"""'u::rw-,u:1000:r--,g::r--,m::rw-,o::---' -> [(tag, perm, id)]."""
+	out = []
+	for e in text.split(','):
+		t, i, p = e.split(':')
+		perm = sum(b for c, b in zip(p, (4, 2, 1)) if c != '-')
+		tag = _ACL_TAGS[t][1 if i else 0]
+		out.append((tag, perm, int(i) if i else ACL_UNDEFINED_ID))
+	return out
+
+
+def acl_text(ents):
+	inv = {ACL_USER_OBJ: 'u', ACL_USER: 'u', ACL_GROUP_OBJ: 'g',
+	       ACL_GROUP: 'g', ACL_MASK: 'm', ACL_OTHER: 'o'}
+	return ','.join('%s:%s:%s' % (
+		inv[t], '' if i == ACL_UNDEFINED_ID else i,
+		''.join(c if p & b else '-' for c, b in zip('rwx', (4, 2, 1))))
+		for t, p, i in ents)
+
+
+def acl_value(ents):
+	"""The xattr value: a le32 version, then per entry le16 tag, le16
+	permissions, le32 id (ACL_UNDEFINED_ID for the unnamed entries, as
+	the kernel's posix_acl_to_xattr() writes them)."""
+	b = ACL_VERSION.to_bytes(4, 'little')
+	for t, p, i in ents:
+		b += t.to_bytes(2, 'little') + p.to_bytes(2, 'little') + \
+			i.to_bytes(4, 'little')
+	return b
+
+
+def acl_entries(value):
+	return [(int.from_bytes(value[o:o + 2], 'little'),
+		 int.from_bytes(value[o + 2:o + 4], 'little'),
+		 int.from_bytes(value[o + 4:o + 8], 'little'))
+		for o in range(4, len(value), 8)]
+
+
+def acl_to_mode(ents, mode):
+	"""posix_acl_equiv_mode(): (the permission bits @ents give, whether
+	they say more than those bits)."""
+	bits, more = 0, False
+	for t, p, _ in ents:
+		if t == ACL_USER_OBJ:
+			bits |= p << 6
+		elif t == ACL_GROUP_OBJ:
+			bits |= p << 3
+		elif t == ACL_MASK:
+			bits = (bits & ~0o70) | p << 3
+			more = True
+		elif t == ACL_OTHER:
+			bits |= p
+		else:
+			more = True
+	return (mode & ~0o777) | bits, more
+
+
+def acl_masq(ents, mode):
+	"""posix_acl_create_masq(): an inherited default ACL meets the mode
+	of a create.  Returns (the access ACL, the mode, whether the ACL says
+	more than the mode)."""
+	m = mode & 0o777
+	out = list(ents)
+	more = False
+	gi = mi = None
+	for k, (t, p, i) in enumerate(out):
+		if t == ACL_USER_OBJ:
+			p &= m >> 6
+			m = (m & ~0o700) | p << 6
+			out[k] = (t, p, i)
+		elif t == ACL_GROUP_OBJ:
+			gi = k
+		elif t == ACL_MASK:
+			mi = k
+			more = True
+		elif t == ACL_OTHER:
+			p &= m & 7
+			m = (m & ~0o7) | p
+			out[k] = (t, p, i)
+		else:
+			more = True
+	k = mi if mi is not None else gi
+	t, p, i = out[k]
+	p &= m >> 3
+	m = (m & ~0o70) | p << 3
+	out[k] = (t, p, i)
+	return out, (mode & ~0o777) | m, more
+
+
+def xattr_len(v):
+	return len(v) if isinstance(v, bytes) else v[0]
+
+
+def xattr_bytes(v):
+	return v if isinstance(v, bytes) else pat(v[1], 0, v[0])
+
+
 class Obj:
 	__slots__ = ('id', 'type', 'mode', 'size', 'ext', 'target', 'xattrs',
-		     'nlink')
+		     'nlink', 'linkable')
 
 	def __init__(self, oid, typ, mode):
 		self.id = oid
-		self.type = typ		# 'f', 'd', 'l'
+		self.type = typ		# 'f', 'd', 'l', 'c' (a whiteout)
 		self.mode = mode
 		self.size = 0
 		self.ext = []		# sorted, disjoint (off, len, seed)
 		self.target = None
-		self.xattrs = {}	# name -> (len, seed)
+		# name -> (len, seed), or the value's bytes (ACLs)
+		self.xattrs = {}
 		self.nlink = 1
+		# an O_TMPFILE file not linked yet (the VFS's I_LINKABLE)
+		self.linkable = False
 
 	def write(self, off, length, seed):
 		if length == 0:
@@ -202,14 +340,29 @@ class Model:
 		return [p for p in self.paths
 			if p and p.startswith(pre) and '/' not in p[len(pre):]]
 
-	def _new(self, path, typ, mode):
+	def _new(self, path, typ, mode, dirpath=None):
+		"""A new object named @path (None: unnamed, in @dirpath).
+		Files and directories inherit their directory's default ACL
+		(tw_mknod(), common/acl.c); the umask is 0 in every home."""
 		o = Obj(self.next_id, typ, mode)
 		self.next_id += 1
 		self.objs[o.id] = o
+		d = self.get(parent(path) if path is not None else dirpath)
+		dacl = d.xattrs.get(ACL_DEFAULT)
+		if dacl is not None and typ in ('f', 'd'):
+			ents, o.mode, more = acl_masq(acl_entries(dacl), mode)
+			if more:
+				o.xattrs[ACL_ACCESS] = acl_value(ents)
+			if typ == 'd':
+				o.xattrs[ACL_DEFAULT] = dacl
+		if path is None:
+			o.nlink = 0
+			o.linkable = True
+			return o
 		self.paths[path] = o.id
 		if typ == 'd':
 			o.nlink = 2
-			self.objs[self.paths[parent(path)]].nlink += 1
+			d.nlink += 1
 		return o
 
 	def _drop_link(self, path):
@@ -234,6 +387,17 @@ class Model:
 			o = self.get(op[1])
 			return o is not None and o.type == 'f' and \
 				op[2] not in self.held
+		if k == 'tmpfile':
+			return self.isdir(op[1]) and op[3] not in self.held
+		if k == 'hlink':
+			if op[1] not in self.held or op[3] not in ('fd', 'proc'):
+				return False
+			o = self.objs[self.held[op[1]]]
+			# linkat() names a file with links, or an O_TMPFILE one
+			# never linked (I_LINKABLE); not one that lost its names
+			return (o.nlink > 0 or o.linkable) and \
+				self.get(op[2]) is None and \
+				self.isdir(parent(op[2]))
 		if k == 'symlink':
 			p = op[2]
 		else:
@@ -255,6 +419,8 @@ class Model:
 			return o.type == 'd' and p != '' and not self.children(p)
 		if k == 'rename':
 			q = op[2]
+			if len(op) > 3 and op[3] != 'whiteout':
+				return False
 			if p == q or not self.isdir(parent(q)):
 				return False
 			t = self.get(q)
@@ -269,16 +435,29 @@ class Model:
 			if t is not None and t.id == o.id:
 				return False
 			return True
-		if k in ('setxattr', 'removexattr'):
-			if o.type == 'l':
+		if k in ('setxattr', 'removexattr', 'setacl', 'rmacl'):
+			if o.type not in ('f', 'd'):
 				return False
-			if k == 'removexattr':
-				return op[2] in o.xattrs
+			if k in ('setacl', 'rmacl'):
+				if op[2] not in ('access', 'default') or \
+				   (op[2] == 'default' and o.type != 'd'):
+					return False
+				name = 'system.posix_acl_' + op[2]
+				if k == 'rmacl':
+					return name in o.xattrs
+				val = acl_value(acl_parse(op[3]))
+			else:
+				name = op[2]
+				if name.startswith('system.'):
+					return False
+				if k == 'removexattr':
+					return name in o.xattrs
+				val = (op[3], 0)
 			# an inode's xattrs share one 4 KiB block (4056 bytes
 			# of entries); stay well inside it
 			x = dict(o.xattrs)
-			x[op[2]] = (op[3], 0)
-			return sum(len(n) + l + 16 for n, (l, _) in
+			x[name] = val
+			return sum(len(n) + xattr_len(v) + 16 for n, v in
 				   x.items()) <= 3500
 		if k in ('fsync', 'fdatasync'):
 			return o.type in ('f', 'd')
@@ -300,6 +479,14 @@ class Model:
 			o = self.get(op[1])
 			o.nlink += 1
 			self.paths[op[2]] = o.id
+		elif k == 'hlink':
+			o = self.objs[self.held[op[1]]]
+			o.nlink += 1
+			o.linkable = False
+			self.paths[op[2]] = o.id
+		elif k == 'tmpfile':
+			o = self._new(None, 'f', op[2], dirpath=op[1])
+			self.held[op[3]] = o.id
 		elif k in ('unlink', 'rmdir'):
 			self._drop_link(op[1])
 		elif k == 'rename':
@@ -319,6 +506,10 @@ class Model:
 			else:
 				del self.paths[p]
 				self.paths[q] = o.id
+			if len(op) > 3:
+				# RENAME_WHITEOUT: a character device 0/0 with
+				# permission bits 0, no ACL inherited
+				self._new(p, 'c', 0)
 		elif k == 'symlink':
 			o = self._new(op[2], 'l', 0o777)
 			o.target = op[1]
@@ -327,6 +518,21 @@ class Model:
 			self.get(op[1]).xattrs[op[2]] = (op[3], op[4])
 		elif k == 'removexattr':
 			del self.get(op[1]).xattrs[op[2]]
+		elif k == 'setacl':
+			o = self.get(op[1])
+			ents = acl_parse(op[3])
+			if op[2] == 'default':
+				o.xattrs[ACL_DEFAULT] = acl_value(ents)
+			else:
+				# the mode follows the ACL, which is kept only
+				# if it says more than the mode
+				o.mode, more = acl_to_mode(ents, o.mode)
+				if more:
+					o.xattrs[ACL_ACCESS] = acl_value(ents)
+				else:
+					o.xattrs.pop(ACL_ACCESS, None)
+		elif k == 'rmacl':
+			del self.get(op[1]).xattrs['system.posix_acl_' + op[2]]
 		elif k == 'hold':
 			self.held[op[2]] = self.paths[op[1]]
 		elif k == 'hwrite':
@@ -341,20 +547,30 @@ class Model:
 		else:
 			raise ValueError('unknown op %r' % (op,))
 
+	def _ent(self, o, path):
+		ext = ','.join('%d:%d:%d' % e for e in o.ext) or '-'
+		xat = ','.join(
+			'%s=%d:x%s' % (n, len(v), v.hex()) if isinstance(v, bytes)
+			else '%s=%d:%d' % (n, v[0], v[1])
+			for n, v in sorted(o.xattrs.items())) or '-'
+		target = o.target if o.type == 'l' else \
+			'0' if o.type == 'c' else '-'
+		return '%s %d %o %s %d %s %s %s' % (
+			o.type, o.id, o.mode, path, o.size,
+			ext if o.type == 'f' else '-', target, xat)
+
 	def dump(self):
-		"""Oracle entry lines for the tree, sorted by path."""
-		out = []
-		for path in sorted(self.paths):
-			if not path:
-				continue
-			o = self.objs[self.paths[path]]
-			ext = ','.join('%d:%d:%d' % e for e in o.ext) or '-'
-			xat = ','.join('%s=%d:%d' % (n, l, s) for n, (l, s)
-				       in sorted(o.xattrs.items())) or '-'
-			out.append('%s %d %o %s %d %s %s %s' % (
-				o.type, o.id, o.mode, path, o.size,
-				ext if o.type == 'f' else '-',
-				o.target if o.type == 'l' else '-', xat))
+		"""Oracle entry lines for the tree, sorted by path; then the
+		files held open without a name (path ':H'), whose data versions
+		count if linkat() names them later."""
+		out = [self._ent(self.objs[self.paths[p]], p)
+		       for p in sorted(self.paths) if p]
+		seen = set()
+		for h in sorted(self.held):
+			o = self.objs[self.held[h]]
+			if o.nlink == 0 and o.id not in seen:
+				seen.add(o.id)
+				out.append(self._ent(o, ':' + h))
 		return out
 
 
@@ -363,6 +579,8 @@ def format_op(op):
 	k = op[0]
 	if k in ('mkdir', 'create'):
 		return '%s %s %o' % (k, op[1], op[2])
+	if k == 'tmpfile':
+		return 'tmpfile %s %o %s' % (op[1] or '.', op[2], op[3])
 	if k in ('fsync', 'fdatasync') and op[1] == '':
 		return '%s .' % k
 	return ' '.join(str(x) for x in op)
@@ -375,6 +593,8 @@ def parse_op(line):
 		return (k, '')
 	if k in ('mkdir', 'create'):
 		return (k, f[1], int(f[2], 8))
+	if k == 'tmpfile':
+		return (k, '' if f[1] == '.' else f[1], int(f[2], 8), f[3])
 	if k == 'write':
 		return (k, f[1], int(f[2]), int(f[3]), int(f[4]))
 	if k == 'truncate':
@@ -456,425 +676,33 @@ def final_model(ops):
 
 
 # ---------------------------------------------------------------------------
-# ACE-style bounded workloads
+# Operations that came later, and the homes that have them
 # ---------------------------------------------------------------------------
 
-# The setup every ACE workload starts from (made durable by fsyncs, which
-# every home honours): two directories, two files with data, an xattr.
-ACE_SETUP = [
-	('mkdir', 'A', 0o755),
-	('mkdir', 'B', 0o755),
-	('create', 'foo', 0o644),
-	('write', 'foo', 0, 9000, 1),
-	('create', 'A/foo', 0o644),
-	('write', 'A/foo', 0, 5000, 2),
-	('setxattr', 'A/foo', 'user.a', 24, 3),
-	('fsync', 'foo'),
-	('fsync', 'A/foo'),
-]
+# The kinds of operation that came with O_TMPFILE, RENAME_WHITEOUT and
+# POSIX ACLs, and the homes that have them: the FUSE home has no O_TMPFILE
+# (libfuse 3.14 has no tmpfile operation; the daemon answers EOPNOTSUPP).
+NEW_KINDS = ('tmpfile', 'whiteout', 'acl')
+HOME_KINDS = {'core': NEW_KINDS, 'kernel': NEW_KINDS,
+	      'fuse': ('whiteout', 'acl')}
 
 
-def ace_core_ops():
-	"""The operation instances of the bounded space: each of the eleven
-	kinds over a small set of files (foo, A/foo; new names bar, A/bar)
-	and directories (A, B; new names C, A/C)."""
-	ops = []
-	for f in ('bar', 'A/bar'):
-		ops.append(('create', f, 0o644))
-	for f in ('foo', 'A/foo'):
-		ops.append(('write', f, 'APPEND', 5000))	# append
-		ops.append(('write', f, 1000, 6000))		# overwrite
-		ops.append(('write', f, 3, 100))		# small overwrite
-		ops.append(('truncate', f, 2000))
-		ops.append(('truncate', f, 20000))
-	for src, dst in (('foo', 'bar'), ('foo', 'A/bar'), ('A/foo', 'bar')):
-		ops.append(('link', src, dst))
-	for f in ('foo', 'A/foo'):
-		ops.append(('unlink', f))
-	for src, dst in (('foo', 'bar'), ('foo', 'A/bar'), ('A/foo', 'foo'),
-			 ('A/foo', 'B/foo'), ('A', 'C'), ('B', 'A/C')):
-		ops.append(('rename', src, dst))
-	for d in ('C', 'A/C'):
-		ops.append(('mkdir', d, 0o755))
-	ops.append(('rmdir', 'B'))
-	ops.append(('symlink', 'foo', 'sym'))
-	ops.append(('symlink', '../foo', 'A/sym'))
-	ops.append(('setxattr', 'foo', 'user.x', 100))
-	ops.append(('setxattr', 'A', 'user.x', 2000))
-	ops.append(('removexattr', 'A/foo', 'user.a'))
-	return ops
-
-
-def _instantiate(m, op, seed):
-	"""A concrete op from a template in model @m (None if invalid)."""
-	if op[0] == 'write':
-		o = m.get(op[1])
-		if o is None or o.type != 'f':
-			return None
-		off = o.size if op[2] == 'APPEND' else op[2]
-		return ('write', op[1], off, op[3], seed)
-	if op[0] == 'setxattr':
-		return ('setxattr', op[1], op[2], op[3], seed)
-	return op
-
-
-def _persist_target(m, op):
-	"""What fsync/fdatasync after @op is applied to (as ACE does: the file
-	the op changed, else the directory it changed)."""
+def op_kind(op):
+	"""Which of NEW_KINDS @op (an op, or a list of them run as one ACE
+	operation) is; None for the others."""
+	if isinstance(op, list):
+		ks = [op_kind(o) for o in op if op_kind(o)]
+		return ks[0] if ks else None
 	k = op[0]
-	if k in ('create', 'write', 'truncate', 'setxattr', 'removexattr',
-		 'mkdir'):
-		return op[1]
-	if k in ('link', 'rename'):
-		t = op[2]
-		return t if m.get(t) is not None and m.get(t).type != 'l' \
-			else parent(t)
-	if k in ('unlink', 'rmdir'):
-		return parent(op[1])
-	if k == 'symlink':
-		return parent(op[2])
-	raise ValueError(k)
+	if k in ('tmpfile', 'hlink'):
+		return 'tmpfile'
+	if k == 'rename' and len(op) > 3:
+		return 'whiteout'
+	if k in ('setacl', 'rmacl'):
+		return 'acl'
+	return None
 
 
-PERSIST = ('fsync', 'fdatasync', 'sync')
-
-
-def ace_workloads(length):
-	"""Every sequence of @length (1 or 2) core ops, each followed by one of
-	fsync/fdatasync/sync, that is valid from the setup.  Yields
-	(name, ops)."""
-	base = Model()
-	for op in ACE_SETUP:
-		base.apply(op)
-	core = ace_core_ops()
-
-	def rec(m, prefix, names, depth):
-		if depth == length:
-			yield ('ace%d-' % length + '+'.join(names),
-			       list(ACE_SETUP) + prefix + [('umount',)])
-			return
-		for ci, tmpl in enumerate(core):
-			op = _instantiate(m, tmpl, 100 + len(prefix))
-			if op is None or not m.valid(op):
-				continue
-			m2 = m.copy()
-			m2.apply(op)
-			for p in PERSIST:
-				if p == 'sync':
-					pop = ('sync',)
-				else:
-					t = _persist_target(m2, op)
-					pop = (p, t)
-					if not m2.valid(pop):
-						continue
-				yield from rec(m2, prefix + [op, pop],
-					       names + ['%d%s' % (ci, p[:2]
-						       if p != 'fdatasync'
-						       else 'fd')],
-					       depth + 1)
-
-	yield from rec(base, [], [], 0)
-
-
-# ---------------------------------------------------------------------------
-# Seeded random workloads
-# ---------------------------------------------------------------------------
-
-PROFILES = {
-	# name: (files, dirs, maxwrite, far) -- far: writes up to this
-	# offset (sparse files through the indirect blocks)
-	'mixed': (8, 3, 24000, 0),
-	'dir': (160, 2, 3000, 0),	# a directory past one entry block
-	'big': (4, 1, 60000, 6 << 20),	# double indirect blocks
-}
-
-
-def random_workload(seed, nops=40, profile=None):
-	"""A valid random sequence of about @nops operations with durability
-	points in between.  @profile (default: by seed) picks the namespace
-	and file sizes: a few files in a few directories, many names in two
-	directories, or a few large sparse files.  Files are sometimes held
-	open while they are unlinked (orphans)."""
-	rnd = random.Random(seed)
-	# fallocate's choices come from a stream of their own, so that the
-	# workload of a seed stays what it was up to its first fallocate
-	frnd = random.Random(seed * 7919 + 17)
-	if profile is None:
-		profile = ('mixed', 'mixed', 'dir', 'big')[seed % 4]
-	files, dirs, maxwrite, far = PROFILES[profile]
-	m = Model()
-	ops = []
-	dnames = [''] + ['d%d' % i for i in range(dirs)]
-	fnames = ['f%d' % i for i in range(files)]
-	if profile == 'dir':
-		# long names: more entry blocks, the hash index
-		fnames = ['%d-a-rather-long-name-%s' % (i, 'x' * 80)
-			  for i in range(files)]
-		nops = max(nops, 200)
-	xnames = ['user.x', 'user.y', 'user.long']
-	handles = ['h0', 'h1']
-
-	def anyfile():
-		fs = [p for p, i in m.paths.items() if m.objs[i].type == 'f']
-		return rnd.choice(fs) if fs else None
-
-	def anypath(kinds):
-		ps = [p for p, i in m.paths.items()
-		      if p and m.objs[i].type in kinds]
-		return rnd.choice(ps) if ps else None
-
-	def newpath(allow_dir_names=False):
-		d = rnd.choice([x for x in dnames if x == '' or m.isdir(x)])
-		n = rnd.choice(fnames + (['e0', 'e1'] if allow_dir_names
-					 else []))
-		return (d + '/' + n) if d else n
-
-	def write_args(o):
-		n = rnd.randint(1, maxwrite)
-		choices = [o.size, rnd.randint(0, o.size),
-			   rnd.randint(0, o.size + 8192)]
-		if far:
-			choices.append(rnd.randint(0, far))
-		return rnd.choice(choices), n
-
-	tries = 0
-	while len(ops) < nops and tries < nops * 50:
-		tries += 1
-		r = rnd.random()
-		op = None
-		if profile == 'dir' and r < 0.75:
-			# mostly names: create, rename, unlink in two dirs
-			r2 = rnd.random()
-			if r2 < 0.7:
-				op = ('create', newpath(), 0o644)
-			elif r2 < 0.8:
-				p = anypath('f')
-				q = newpath()
-				if p:
-					op = ('rename', p, q)
-			else:
-				p = anypath('f')
-				if p:
-					op = ('unlink', p)
-		elif r < 0.08:
-			d = rnd.choice(dnames[1:]) if rnd.random() < 0.7 else \
-				newpath(True)
-			op = ('mkdir', d, 0o755)
-		elif r < 0.20:
-			op = ('create', newpath(), rnd.choice((0o644, 0o600)))
-		elif r < 0.40:
-			f = anyfile()
-			if f:
-				off, n = write_args(m.get(f))
-				op = ('write', f, off, n, rnd.randint(1, 10 ** 6))
-			if f and frnd.random() < 0.2:
-				sz = m.get(f).size
-				op = ('fallocate', f, frnd.choice(FALLOC_MODES),
-				      frnd.choice((0, frnd.randint(0, sz + 1),
-						   sz + frnd.randint(0, 20000))),
-				      frnd.randint(1, 3 * 4096 + 100))
-		elif r < 0.48:
-			f = anyfile()
-			if f:
-				sz = m.get(f).size
-				op = ('truncate', f, rnd.choice(
-					(0, rnd.randint(0, sz + 1),
-					 sz + rnd.randint(1, 20000),
-					 rnd.randint(0, far or 1))))
-		elif r < 0.52:
-			f = anyfile()
-			if f:
-				op = ('link', f, newpath())
-		elif r < 0.60:
-			f = anypath('fl')
-			if f:
-				op = ('unlink', f)
-		elif r < 0.69:
-			p = anypath('fdl')
-			if p:
-				q = newpath(m.get(p).type == 'd') \
-					if rnd.random() < 0.6 else anypath('fdl')
-				if q:
-					op = ('rename', p, q)
-		elif r < 0.72:
-			d = anypath('d')
-			if d:
-				op = ('rmdir', d)
-		elif r < 0.76:
-			op = ('symlink', rnd.choice(('f0', '../f1', 'd0/f2',
-						     'x' * 200)), newpath())
-		elif r < 0.82:
-			p = anypath('fd')
-			if p:
-				op = ('setxattr', p, rnd.choice(xnames),
-				      rnd.choice((8, 100, 1500)),
-				      rnd.randint(1, 10 ** 6))
-		elif r < 0.84:
-			p = anypath('fd')
-			if p and m.get(p).xattrs:
-				op = ('removexattr', p,
-				      rnd.choice(sorted(m.get(p).xattrs)))
-		elif r < 0.90:
-			# a held file: open, written, maybe unlinked meanwhile
-			free = [h for h in handles if h not in m.held]
-			busy = [h for h in handles if h in m.held]
-			r2 = rnd.random()
-			if free and r2 < 0.35:
-				f = anyfile()
-				if f:
-					op = ('hold', f, rnd.choice(free))
-			elif busy and r2 < 0.7:
-				h = rnd.choice(busy)
-				off, n = write_args(m.objs[m.held[h]])
-				op = ('hwrite', h, off, n, rnd.randint(1, 10 ** 6))
-			elif busy and r2 < 0.8:
-				op = ('hfsync', rnd.choice(busy))
-			elif busy:
-				op = ('release', rnd.choice(busy))
-		else:
-			p = anypath('fd')
-			k = rnd.choice(PERSIST)
-			op = ('sync',) if k == 'sync' or not p else (k, p)
-		if op is None or not m.valid(op):
-			continue
-		m.apply(op)
-		ops.append(op)
-		# a durability point after about a third of the ops
-		if op[0] not in PERSIST and rnd.random() < 0.3:
-			k = rnd.choice(PERSIST)
-			t = anypath('fd')
-			pop = ('sync',) if k == 'sync' or not t else (k, t)
-			m.apply(pop)
-			ops.append(pop)
-	for h in sorted(m.held):
-		ops.append(('release', h))
-	ops.append(('umount',))
-	return ops
-
-
-# ---------------------------------------------------------------------------
-# Running a workload on a mounted directory (FUSE on the host, the kernel
-# module in the guest)
-# ---------------------------------------------------------------------------
-
-_handles = {}
-_libc = None
-
-
-def _fallocate(fd, mode, off, length):
-	global _libc
-	import ctypes
-	if _libc is None:
-		_libc = ctypes.CDLL(None, use_errno=True)
-		_libc.fallocate.argtypes = [ctypes.c_int, ctypes.c_int,
-					    ctypes.c_int64, ctypes.c_int64]
-	if _libc.fallocate(fd, mode, off, length) != 0:
-		e = ctypes.get_errno()
-		raise OSError(e, os.strerror(e))
-
-
-def run_op(mnt, op):
-	"""Perform @op on the filesystem mounted at @mnt (not umount)."""
-	k = op[0]
-	P = lambda p: os.path.join(mnt, p)
-	if k == 'mkdir':
-		os.mkdir(P(op[1]), op[2])
-	elif k == 'create':
-		os.close(os.open(P(op[1]), os.O_CREAT | os.O_EXCL | os.O_WRONLY,
-				 op[2]))
-	elif k == 'write':
-		fd = os.open(P(op[1]), os.O_WRONLY)
-		try:
-			data = pat(op[4], op[2], op[3])
-			done = 0
-			while done < len(data):
-				done += os.pwrite(fd, data[done:], op[2] + done)
-		finally:
-			os.close(fd)
-	elif k == 'truncate':
-		os.truncate(P(op[1]), op[2])
-	elif k == 'fallocate':
-		fd = os.open(P(op[1]), os.O_WRONLY)
-		try:
-			_fallocate(fd, op[2], op[3], op[4])
-		finally:
-			os.close(fd)
-	elif k == 'link':
-		os.link(P(op[1]), P(op[2]))
-	elif k == 'unlink':
-		os.unlink(P(op[1]))
-	elif k == 'rename':
-		os.rename(P(op[1]), P(op[2]))
-	elif k == 'rmdir':
-		os.rmdir(P(op[1]))
-	elif k == 'symlink':
-		os.symlink(op[1], P(op[2]))
-	elif k == 'setxattr':
-		os.setxattr(P(op[1]), op[2], pat(op[4], 0, op[3]))
-	elif k == 'removexattr':
-		os.removexattr(P(op[1]), op[2])
-	elif k in ('fsync', 'fdatasync'):
-		fd = os.open(P(op[1]), os.O_RDONLY)
-		try:
-			(os.fsync if k == 'fsync' else os.fdatasync)(fd)
-		finally:
-			os.close(fd)
-	elif k == 'sync':
-		os.sync()
-	elif k == 'hold':
-		_handles[op[2]] = os.open(P(op[1]), os.O_RDWR)
-	elif k == 'hwrite':
-		data = pat(op[4], op[2], op[3])
-		done = 0
-		while done < len(data):
-			done += os.pwrite(_handles[op[1]], data[done:],
-					  op[2] + done)
-	elif k == 'hfsync':
-		os.fsync(_handles[op[1]])
-	elif k == 'release':
-		os.close(_handles.pop(op[1]))
-	else:
-		raise ValueError('cannot run %r' % (op,))
-
-
-def verify_tree(mnt, ops):
-	"""Compare the live tree at @mnt with the model after @ops (all but a
-	final umount).  Returns a list of differences (empty: equal)."""
-	m = final_model([o for o in ops if o[0] != 'umount'])
-	bad = []
-	seen = set()
-	for root, dirs, files in os.walk(mnt):
-		for n in dirs + files:
-			full = os.path.join(root, n)
-			rel = os.path.relpath(full, mnt)
-			if rel == 'lost+found':
-				continue
-			seen.add(rel)
-			o = m.get(rel)
-			st = os.lstat(full)
-			if o is None:
-				bad.append('unexpected %s' % rel)
-				continue
-			t = 'd' if stat.S_ISDIR(st.st_mode) else \
-				'l' if stat.S_ISLNK(st.st_mode) else 'f'
-			if t != o.type:
-				bad.append('%s: type %s, want %s' % (rel, t, o.type))
-				continue
-			if t == 'f':
-				with open(full, 'rb') as f:
-					if f.read() != o.content():
-						bad.append('%s: contents differ' % rel)
-			elif t == 'l' and os.readlink(full) != o.target:
-				bad.append('%s: target differs' % rel)
-			if t != 'l':
-				xs = {x: os.getxattr(full, x)
-				      for x in os.listxattr(full)
-				      if x.startswith('user.')}
-				want = {n: pat(s, 0, l)
-					for n, (l, s) in o.xattrs.items()}
-				if xs != want:
-					bad.append('%s: xattrs differ' % rel)
-	for p in m.paths:
-		if p and p not in seen:
-			bad.append('missing %s' % p)
-	return bad
+def workload_kinds(ops):
+	"""The NEW_KINDS a workload uses."""
+	return {op_kind(o) for o in ops} - {None}

@@ -173,6 +173,86 @@ static void evict_if_gone(u64 ino, u32 nlink)
 	}
 }
 
+/*
+ * A POSIX ACL in setfacl's short text form with numeric ids
+ * ("u::rw-,u:1000:r--,g::r--,m::rw-,o::---") as Linux's xattr value: a
+ * le32 version, then per entry le16 tag, le16 permissions, le32 id
+ * (ACL_UNDEFINED_ID for the unnamed entries, as the kernel writes them).
+ * crashlib.py: acl_value().  Returns the size.
+ */
+static size_t acl_value(const char *text, u8 *out, size_t max)
+{
+	const char *p = text;
+	size_t n = 4;
+
+	out[0] = TW_ACL_VERSION;
+	out[1] = out[2] = out[3] = 0;
+	while (*p) {
+		u32 tag, perm = 0, id = TW_ACL_UNDEFINED_ID;
+		char t = *p;
+		int i;
+
+		if (n + 8 > max || p[1] != ':')
+			die("bad ACL %s", text);
+		p += 2;
+		if (*p != ':') {
+			char *end;
+
+			id = (u32)strtoul(p, &end, 10);
+			p = end;
+		}
+		if (*p++ != ':')
+			die("bad ACL %s", text);
+		for (i = 0; i < 3; i++, p++) {
+			if (*p == "rwx"[i])
+				perm |= 4u >> i;
+			else if (*p != '-')
+				die("bad ACL %s", text);
+		}
+		switch (t) {
+		case 'u':
+			tag = id == TW_ACL_UNDEFINED_ID ? TW_ACL_USER_OBJ :
+							  TW_ACL_USER;
+			break;
+		case 'g':
+			tag = id == TW_ACL_UNDEFINED_ID ? TW_ACL_GROUP_OBJ :
+							  TW_ACL_GROUP;
+			break;
+		case 'm':
+			tag = TW_ACL_MASK;
+			break;
+		case 'o':
+			tag = TW_ACL_OTHER;
+			break;
+		default:
+			tag = 0;
+		}
+		if (!tag || (*p && *p != ','))
+			die("bad ACL %s", text);
+		out[n] = (u8)tag;
+		out[n + 1] = (u8)(tag >> 8);
+		out[n + 2] = (u8)perm;
+		out[n + 3] = 0;
+		out[n + 4] = (u8)id;
+		out[n + 5] = (u8)(id >> 8);
+		out[n + 6] = (u8)(id >> 16);
+		out[n + 7] = (u8)(id >> 24);
+		n += 8;
+		if (*p)
+			p++;
+	}
+	return n;
+}
+
+static const char *acl_name(const char *type)
+{
+	if (!strcmp(type, "access"))
+		return "system.posix_acl_access";
+	if (!strcmp(type, "default"))
+		return "system.posix_acl_default";
+	die("ACL type %s", type);
+}
+
 static void run_op(char **f, int n)
 {
 	const char *name, *name2;
@@ -246,11 +326,17 @@ static void run_op(char **f, int n)
 		if (!err)
 			evict_if_gone(ino, nlink);
 	} else if (!strcmp(f[0], "rename")) {
-		NEED(3);
+		u32 flags = 0;
+
+		if (n == 4 && !strcmp(f[3], "whiteout"))
+			flags = TW_RENAME_WHITEOUT;
+		else
+			NEED(3);
 		dir = resolve_parent(f[1], &name);
 		dir2 = resolve_parent(f[2], &name2);
-		err = tw_rename(fs, NULL, dir, name, (u32)strlen(name), dir2,
-				name2, (u32)strlen(name2), 0, &victim, &vnlink);
+		err = tw_rename(fs, &root, dir, name, (u32)strlen(name), dir2,
+				name2, (u32)strlen(name2), flags, &victim,
+				&vnlink);
 		if (!err)
 			evict_if_gone(victim, vnlink);
 	} else if (!strcmp(f[0], "symlink")) {
@@ -272,6 +358,17 @@ static void run_op(char **f, int n)
 	} else if (!strcmp(f[0], "removexattr")) {
 		NEED(3);
 		err = tw_removexattr(fs, resolve(f[1]), f[2]);
+	} else if (!strcmp(f[0], "setacl")) {
+		u8 val[512];
+		size_t len;
+
+		NEED(4);
+		len = acl_value(f[3], val, sizeof(val));
+		err = tw_setxattr(fs, resolve(f[1]), acl_name(f[2]), val, len,
+				  0);
+	} else if (!strcmp(f[0], "rmacl")) {
+		NEED(3);
+		err = tw_removexattr(fs, resolve(f[1]), acl_name(f[2]));
 	} else if (!strcmp(f[0], "fsync") || !strcmp(f[0], "fdatasync")) {
 		NEED(2);
 		err = tw_fsync(fs, resolve(f[1]), f[0][1] == 'd');
@@ -282,6 +379,33 @@ static void run_op(char **f, int n)
 		ino = resolve(f[1]);
 		h = handle(f[2], true);
 		handles[h].ino = ino;
+	} else if (!strcmp(f[0], "tmpfile")) {
+		struct tw_attr a;
+		int h;
+
+		/* O_TMPFILE: unnamed, on the orphan list, held */
+		NEED(4);
+		h = handle(f[3], true);
+		err = tw_tmpfile(fs, &root, resolve(f[1]),
+				 TW_S_IFREG | (u32)strtoul(f[2], NULL, 8), &a);
+		if (!err)
+			handles[h].ino = a.ino;
+	} else if (!strcmp(f[0], "hlink")) {
+		struct tw_attr a;
+
+		/* linkat(): both ways of naming the file are one call here;
+		 * a file without links is an O_TMPFILE one, as in the
+		 * module (twinfs_link()) */
+		NEED(4);
+		ino = handles[handle(f[1], false)].ino;
+		dir = resolve_parent(f[2], &name);
+		err = tw_getattr(fs, ino, &a);
+		if (!err && a.nlink)
+			err = tw_link(fs, ino, dir, name, (u32)strlen(name),
+				      NULL);
+		else if (!err)
+			err = tw_link_tmpfile(fs, ino, dir, name,
+					      (u32)strlen(name), NULL);
 	} else if (!strcmp(f[0], "hfsync")) {
 		NEED(2);
 		err = tw_fsync(fs, handles[handle(f[1], false)].ino, false);

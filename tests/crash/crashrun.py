@@ -6,7 +6,8 @@
 # tests/crash/crashrec*, crashcheck, twinfs-fuse -o record=FILE),
 # fusermount3, and vm/run with tests/crash/guest.py for the kernel module.
 #
-#   crashrun.py [--homes core,fuse,kernel] [--ace1] [--ace2 N] [--random N]
+#   crashrun.py [--homes core,fuse,kernel] [--ace1] [--ace2 N]
+#               [--ace2-new N] [--random N] [--kinds LIST] [--new-rate P]
 #               [--out DIR] [--json FILE] [--early]
 #
 # Homes:
@@ -17,6 +18,11 @@
 #           its log to the same format (tests/crash/dmlog.py)
 # --early records with the test builds whose commit is broken on purpose and
 # expects crashcheck to fail (the proof that it can).
+#
+# The operations that came with O_TMPFILE, RENAME_WHITEOUT and POSIX ACLs
+# (crashlib.NEW_KINDS) go to the homes that have them (crashlib.HOME_KINDS:
+# the FUSE home has no O_TMPFILE); --kinds narrows them, e.g. a long run of
+# one: --kinds acl --ace2-new 300 --random 20 --new-rate 0.4.
 import argparse
 import json
 import os
@@ -30,6 +36,8 @@ import time
 HERE = os.path.dirname(os.path.realpath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, HERE)
+import crashexec  # noqa: E402
+import crashgen  # noqa: E402
 import crashlib  # noqa: E402
 
 
@@ -68,12 +76,12 @@ def base_image(cache, size):
 	return path
 
 
-def ace1_rotated(rot):
+def ace1_rotated(rot, kinds=crashlib.NEW_KINDS):
 	"""One 1-op ACE workload per operation instance, the durability call
 	after it rotating through fsync, fdatasync and sync: every operation,
 	a third of the space."""
 	per = {}
-	for n, o in crashlib.ace_workloads(1):
+	for n, o in crashgen.ace_space(1, kinds):
 		ci = int(n.split('-')[1][:-2])
 		per.setdefault(ci, []).append((n, o))
 	out = []
@@ -83,60 +91,128 @@ def ace1_rotated(rot):
 	return out
 
 
+def ace1_new_rotated(rot, kinds):
+	"""ace1_rotated() of the instances of NEW_KINDS only."""
+	return [w for w in ace1_rotated(rot, kinds)
+		if crashlib.workload_kinds(w[1])]
+
+
 def ace2_sample(n, seed):
-	all2 = list(crashlib.ace_workloads(2))
+	"""@n seeded 2-op ACE workloads of the operations before NEW_KINDS
+	(the same sample as before they came)."""
+	all2 = crashgen.ace_space(2, ())
 	rnd = random.Random(seed)
 	return [(name, o, 'ace') for name, o in
 		sorted(rnd.sample(all2, min(n, len(all2))))]
 
 
-def randoms(n, seed, nops=40):
+def ace2_new(n, seed, kinds):
+	"""@n seeded 2-op ACE workloads with at least one operation of
+	@kinds (of NEW_KINDS)."""
+	if not kinds:
+		return []
+	pool = [(name, o) for name, o in crashgen.ace_space(2, kinds)
+		if crashlib.workload_kinds(o)]
+	rnd = random.Random(seed * 31 + 7)
+	return [(name, o, 'ace') for name, o in
+		sorted(rnd.sample(pool, min(n, len(pool))))]
+
+
+def ace2_inherit(kinds, rot=0):
+	"""A directory's default ACL, then a file, a directory and (where the
+	home has O_TMPFILE) an unnamed file made in it: what they inherit.
+	The durability calls rotate with @rot."""
+	if 'acl' not in kinds:
+		return []
+	core = crashgen.ace_core_ops()
+	dflt = [i for i, t in enumerate(core) if not isinstance(t, list) and
+		t[0] == 'setacl' and t[2] == 'default']
+	makes = [i for i, t in enumerate(core) if
+		 (isinstance(t, list) and t[0][0] == 'tmpfile' and
+		  t[0][1] == 'A' and 'tmpfile' in kinds) or
+		 (not isinstance(t, list) and t[0] in ('create', 'mkdir') and
+		  t[1].startswith('A/'))]
+	want = {}
+	for k, i in enumerate(makes):
+		d = ('fs', 'fd', 'sy')[(k + rot) % 3]
+		want['ace2-%d%s+%d%s' % (dflt[0], d, i, ('sy', 'fs', 'fd')[
+			(k + rot) % 3])] = True
+	out = [(name, o, 'ace') for name, o in crashgen.ace_space(2, kinds)
+	       if name in want]
+	assert len(out) == len(want), (sorted(want), [w[0] for w in out])
+	return out
+
+
+def randoms(n, seed, nops=40, kinds=crashlib.NEW_KINDS,
+	    new_rate=crashgen.NEW_RATE):
 	"""@n random workloads; every other one on the smallest filesystem
 	(a 128-block journal: many commits, the log wraps often)."""
 	return [('rnd%d' % (seed * 1000 + i),
-		 crashlib.random_workload(seed * 1000 + i, nops=nops),
+		 crashgen.random_workload(seed * 1000 + i, nops=nops,
+					  kinds=kinds, new_rate=new_rate),
 		 'rnd-small' if i % 2 else 'rnd')
 		for i in range(n)]
 
 
-def ace1_all():
-	return [(n, o, 'ace') for n, o in crashlib.ace_workloads(1)]
+def ace1_all(kinds=crashlib.NEW_KINDS):
+	return [(n, o, 'ace') for n, o in crashgen.ace_space(1, kinds)]
 
 
 # What `make check` runs (scripts/check.d/60-crash.sh): every 1-op ACE
-# workload in the core, every operation in the two homes, samples of the
-# 2-op space and random workloads everywhere, and the broken test builds.
+# workload of the older operations in the core, every operation in every
+# home (the newer ones with the durability call rotating, a different one
+# in each home), samples of the 2-op space and random workloads
+# everywhere, and the broken test builds.  Each takes the NEW_KINDS its
+# home has (K).
 SUITES = {
 	'check': {
-		'core': lambda: ace1_all() + ace2_sample(12, 1) + randoms(2, 1),
-		'fuse': lambda: ace1_rotated(1) + ace2_sample(6, 2) +
-			randoms(2, 2),
-		'kernel': lambda: ace1_rotated(2) + ace2_sample(6, 3) +
-			randoms(2, 3),
-		'early1': lambda: ace1_rotated(0)[:10],
-		'early2': lambda: ace1_rotated(0)[:10],
+		'core': lambda K: ace1_all(()) + ace1_new_rotated(0, K) +
+			ace2_sample(12, 1) + ace2_new(4, 1, K) +
+			ace2_inherit(K, 0) + randoms(2, 1, kinds=K),
+		'fuse': lambda K: ace1_rotated(1, K) + ace2_sample(6, 2) +
+			ace2_new(2, 2, K) + ace2_inherit(K, 1) +
+			randoms(2, 2, kinds=K),
+		'kernel': lambda K: ace1_rotated(2, K) + ace2_sample(6, 3) +
+			ace2_new(2, 3, K) + ace2_inherit(K, 2) +
+			randoms(2, 3, kinds=K),
+		'early1': lambda K: ace1_rotated(0, ())[:10],
+		'early2': lambda K: ace1_rotated(0, ())[:10],
 	},
 	'full': {
-		'core': lambda: ace1_all() + ace2_sample(10 ** 6, 1) +
-			randoms(100, 1, 60),
-		'fuse': lambda: ace1_all() + ace2_sample(400, 2) +
-			randoms(20, 2, 60),
-		'kernel': lambda: ace1_all() + ace2_sample(200, 3) +
-			randoms(10, 3, 60),
-		'early1': lambda: ace1_all(),
-		'early2': lambda: ace1_all(),
+		'core': lambda K: ace1_all(K) + ace2_sample(10 ** 6, 1) +
+			ace2_new(10 ** 6, 1, K) + randoms(100, 1, 60, K),
+		'fuse': lambda K: ace1_all(K) + ace2_sample(400, 2) +
+			ace2_new(200, 2, K) + ace2_inherit(K) +
+			randoms(20, 2, 60, K),
+		'kernel': lambda K: ace1_all(K) + ace2_sample(200, 3) +
+			ace2_new(100, 3, K) + ace2_inherit(K) +
+			randoms(10, 3, 60, K),
+		'early1': lambda K: ace1_all(()),
+		'early2': lambda K: ace1_all(()),
 	},
 }
 
 
-def select(args):
-	"""The workloads the options ask for: [(name, ops, kind)]."""
+def home_kinds(home, wanted):
+	"""The NEW_KINDS a home's workloads take: those it has, of @wanted."""
+	have = crashlib.HOME_KINDS.get(home, crashlib.NEW_KINDS)
+	return tuple(k for k in crashlib.NEW_KINDS if k in have and
+		     k in wanted)
+
+
+def select(args, kinds):
+	"""The workloads the options ask for, with the NEW_KINDS @kinds:
+	[(name, ops, kind)]."""
 	out = []
 	if args.ace1:
-		out += ace1_all()
+		out += ace1_all(kinds)
 	if args.ace2:
 		out += ace2_sample(args.ace2, args.seed)
-	out += randoms(args.random, args.seed, args.random_ops)
+	if args.ace2_new:
+		out += ace2_new(args.ace2_new, args.seed, kinds) + \
+			ace2_inherit(kinds)
+	out += randoms(args.random, args.seed, args.random_ops, kinds,
+		       args.new_rate)
 	return out
 
 
@@ -179,6 +255,12 @@ def mounted(mnt):
 
 def record_fuse_one(d, mnt, profile):
 	ops = crashlib.read_ops(d)
+	# libfuse 3.14 has no tmpfile operation: the generators leave
+	# O_TMPFILE out of FUSE workloads (crashlib.HOME_KINDS)
+	extra = crashlib.workload_kinds(ops) - set(crashlib.HOME_KINDS['fuse'])
+	if extra:
+		raise RuntimeError('%s: a FUSE workload with %s' % (
+			d, ', '.join(sorted(extra))))
 	img = os.path.join(d, 'work.img')
 	logp = os.path.join(d, 'log.twwlog')
 	shutil.copyfile(os.path.join(d, 'base.img'), img)
@@ -199,7 +281,7 @@ def record_fuse_one(d, mnt, profile):
 		for i, op in enumerate(ops, 1):
 			start = size()
 			if op[0] == 'umount':
-				bad = crashlib.verify_tree(mnt, ops)
+				bad = crashexec.verify_tree(mnt, ops)
 				if bad:
 					raise RuntimeError('%s: the mount differs from the model: %s' % (d, bad[:5]))
 				subprocess.run(['fusermount3', '-u', mnt],
@@ -211,7 +293,7 @@ def record_fuse_one(d, mnt, profile):
 							   % (proc.returncode,
 							      errf.read()))
 			else:
-				crashlib.run_op(mnt, op)
+				crashexec.run_op(mnt, op)
 			pos.append('p %d %d %d' % (i, start, size()))
 	finally:
 		if proc.poll() is None:
@@ -354,11 +436,25 @@ def main():
 	ap.add_argument('--ace1', action='store_true',
 			help='every 1-op ACE workload')
 	ap.add_argument('--ace2', type=int, default=0, metavar='N',
-			help='N seeded 2-op ACE workloads')
+			help='N seeded 2-op ACE workloads of the older '
+			'operations (the same as before the newer ones came)')
 	ap.add_argument('--random', type=int, default=0, metavar='N',
 			help='N seeded random workloads')
 	ap.add_argument('--random-ops', type=int, default=40)
 	ap.add_argument('--seed', type=int, default=1)
+	ap.add_argument('--kinds', default=','.join(crashlib.NEW_KINDS),
+			help='which of the newer operations (%s) the workloads '
+			'may have, each where its home has it (fuse: no '
+			'tmpfile); "none": the workloads from before them '
+			'(default: all)' % ', '.join(crashlib.NEW_KINDS))
+	ap.add_argument('--ace2-new', type=int, default=0, metavar='N',
+			help='N seeded 2-op ACE workloads with at least one '
+			'of those operations, and the default-ACL inheritance '
+			'ones')
+	ap.add_argument('--new-rate', type=float, default=crashgen.NEW_RATE,
+			metavar='P', help='the share of the random workloads\' '
+			'steps that take one of those operations (default '
+			'%(default)s)')
 	ap.add_argument('--out', help='keep recordings here (default: a '
 			'temporary directory, removed when all pass)')
 	ap.add_argument('--json', help='write the results here')
@@ -371,14 +467,31 @@ def main():
 	homes = [h for h in args.homes.split(',') if h]
 	if args.early:
 		homes += ['early1', 'early2']
-	if args.suite:
-		plan = [(h, SUITES[args.suite][h]()) for h in homes]
-	else:
-		wls = select(args)
-		if not wls:
-			ap.error('no workloads (--suite, --ace1, --ace2 N, '
-				 '--random N)')
-		plan = [(h, wls) for h in homes]
+	wanted = () if args.kinds == 'none' else \
+		tuple(k for k in args.kinds.split(',') if k)
+	for k in wanted:
+		if k not in crashlib.NEW_KINDS:
+			ap.error('--kinds: no %s (%s)' % (
+				k, ', '.join(crashlib.NEW_KINDS)))
+	if args.suite == 'check':
+		# the model and the generators first (a second)
+		import test_crashlib
+		test_crashlib.run_all()
+	plan = []
+	for h in homes:
+		kinds = home_kinds(h, wanted)
+		if set(wanted) - set(kinds):
+			log('%s: no %s here' % (h, ', '.join(
+				sorted(set(wanted) - set(kinds)))))
+		wls = SUITES[args.suite][h](kinds) if args.suite else \
+			select(args, kinds)
+		if wls:
+			plan.append((h, wls))
+		else:
+			log('%s: no workloads, left out' % h)
+	if not plan:
+		ap.error('no workloads (--suite, --ace1, --ace2 N, '
+			 '--ace2-new N, --random N)')
 	root = args.out or tempfile.mkdtemp(prefix='twinfs-crash-')
 	os.makedirs(root, exist_ok=True)
 	cache = os.path.join(root, 'cache')

@@ -19,6 +19,7 @@ import time
 
 HERE = os.path.dirname(os.path.realpath(__file__))
 sys.path.insert(0, HERE)
+import crashexec  # noqa: E402
 import crashlib  # noqa: E402
 import dmlog  # noqa: E402
 
@@ -55,7 +56,7 @@ def record(d, dm_name, data_loop, log_loop):
 			for i, op in enumerate(ops, 1):
 				dm.message('mark s%d' % i)
 				if op[0] == 'umount':
-					bad = crashlib.verify_tree(MNT, ops)
+					bad = crashexec.verify_tree(MNT, ops)
 					if bad:
 						raise RuntimeError(
 							'%s: the mount differs from the model: %s'
@@ -63,7 +64,7 @@ def record(d, dm_name, data_loop, log_loop):
 					dmlog.umount(MNT)
 					mounted = False
 				else:
-					crashlib.run_op(MNT, op)
+					crashexec.run_op(MNT, op)
 				dm.message('mark e%d' % i)
 		finally:
 			if mounted:
