@@ -37,6 +37,8 @@ typedef u64 tw_le64;
 #define TW_DIRX_MAGIC 0x58445754u /* "TWDX": directory hash bucket */
 #define TW_DIRF_MAGIC 0x46445754u /* "TWDF": directory free-space map */
 #define TW_XATTR_MAGIC 0x41585754u /* "TWXA": extended attributes */
+#define TW_XIDX_MAGIC 0x49585754u /* "TWXI": xattr index */
+#define TW_XVAL_MAGIC 0x56585754u /* "TWXV": xattr value */
 #define TW_SYML_MAGIC 0x4c535754u /* "TWSL": long symlink target */
 #define TW_JSB_MAGIC 0x534a5754u /* "TWJS": journal superblock */
 #define TW_JDESC_MAGIC 0x444a5754u /* "TWJD": journal descriptor */
@@ -49,10 +51,19 @@ typedef u64 tw_le64;
 #define TW_STATE_CLEAN 0x1u /* unmounted cleanly */
 #define TW_STATE_ERROR 0x2u /* the core found corruption while mounted */
 
-/* No optional features exist in version 1: any bit set is refused. */
+/*
+ * Optional features.  A core refuses an image with a bit it does not know
+ * in s_feature_incompat or s_feature_ro_compat.
+ *
+ * XATTR_INDEX: some inode keeps its extended attributes under an xattr
+ * index block (TW_IFL_XINDEX), with values in value blocks: set by the
+ * transaction that first needs it, never cleared.
+ */
+#define TW_FEATURE_INCOMPAT_XATTR_INDEX 0x1u
+
 #define TW_FEATURE_COMPAT_SUPP 0u
 #define TW_FEATURE_RO_COMPAT_SUPP 0u
-#define TW_FEATURE_INCOMPAT_SUPP 0u
+#define TW_FEATURE_INCOMPAT_SUPP TW_FEATURE_INCOMPAT_XATTR_INDEX
 
 #define TW_LABEL_LEN 64
 #define TW_UUID_LEN 16
@@ -154,7 +165,8 @@ _Static_assert(sizeof(struct tw_orphan_block) == TW_BLOCK_SIZE, "orphan size");
 
 /* i_flags */
 #define TW_IFL_INLINE 0x0001u /* symlink target stored in i_block */
-#define TW_IFL_KNOWN TW_IFL_INLINE
+#define TW_IFL_XINDEX 0x0002u /* i_xattr is an xattr index block (TWXI) */
+#define TW_IFL_KNOWN (TW_IFL_INLINE | TW_IFL_XINDEX)
 
 struct tw_inode {
 	tw_le16 i_mode; /*   0 type and permission bits, as in st_mode */
@@ -163,14 +175,16 @@ struct tw_inode {
 	tw_le32 i_uid; /*   8 */
 	tw_le32 i_gid; /*  12 */
 	tw_le64 i_size; /*  16 bytes */
-	tw_le64 i_blocks; /*  24 4 KiB blocks owned: data, indirect, xattr */
+	tw_le64 i_blocks; /*  24 4 KiB blocks owned: data, indirect, xattr
+			   *     (entry, index and value blocks) */
 	tw_le64 i_atime; /*  32 signed ns since the epoch */
 	tw_le64 i_mtime; /*  40 */
 	tw_le64 i_ctime; /*  48 */
 	tw_le64 i_btime; /*  56 birth time */
 	tw_le32 i_generation; /*  64 bumped each time the slot is reused */
 	tw_le32 i_rdev; /*  68 device number of char/block nodes */
-	tw_le64 i_xattr; /*  72 block of extended attributes, 0 if none */
+	tw_le64 i_xattr; /*  72 xattr block (TWXA, or TWXI with TW_IFL_XINDEX),
+			  *     0 if none */
 	tw_le32 i_orphan_slot; /*  80 orphan table slot + 1, 0 if none */
 	tw_le32 i_pad0; /*  84 zero */
 	tw_le64 i_block[TW_NBLOCKPTR]; /*  88 block map, or inline symlink */
@@ -277,8 +291,12 @@ struct tw_dirx_block {
 _Static_assert(sizeof(struct tw_dirx_block) == TW_BLOCK_SIZE, "dirx size");
 
 /* ------------------------------------------------------------------------ */
-/* Extended attributes: one block per inode, entries packed after the       */
-/* header, each padded to 4 bytes.                                          */
+/* Extended attributes.  i_xattr names either                               */
+/*   - one entry block (TWXA): every attribute of the inode, or             */
+/*   - with TW_IFL_XINDEX, an index block (TWXI) listing up to 507 entry    */
+/*     blocks, whose entries may keep their value in value blocks (TWXV).   */
+/* An entry block is a header and entries packed after it, each padded to  */
+/* 4 bytes.                                                                 */
 /* ------------------------------------------------------------------------ */
 
 #define TW_XATTR_NS_USER 1 /* "user." */
@@ -286,6 +304,10 @@ _Static_assert(sizeof(struct tw_dirx_block) == TW_BLOCK_SIZE, "dirx size");
 #define TW_XATTR_NS_SECURITY 3 /* "security." */
 /* "system.": only posix_acl_access and posix_acl_default, POSIX ACLs */
 #define TW_XATTR_NS_SYSTEM 4
+/* xe_ns flag, in entry blocks under an index only: the entry's value bytes
+ * are a struct tw_xattr_ref, the value itself is in value blocks */
+#define TW_XATTR_NS_EXTERNAL 0x80u
+#define TW_XATTR_NS_MASK 0x7fu
 
 struct tw_xattr_header {
 	struct tw_blk_hdr xh_hdr; /*  0 h_owner = the inode */
@@ -295,15 +317,54 @@ struct tw_xattr_header {
 _Static_assert(sizeof(struct tw_xattr_header) == 40, "xattr hdr size");
 
 struct tw_xattr_entry {
-	u8 xe_ns; /* 0 TW_XATTR_NS_* */
+	u8 xe_ns; /* 0 TW_XATTR_NS_*, maybe | TW_XATTR_NS_EXTERNAL */
 	u8 xe_name_len; /* 1 1..255, name without the namespace prefix */
-	tw_le16 xe_value_len; /* 2 */
+	tw_le16 xe_value_len; /* 2 bytes of value (or of the tw_xattr_ref) */
 	/* name, then value, then zero padding to a multiple of 4 */
 };
 _Static_assert(sizeof(struct tw_xattr_entry) == 4, "xattr entry size");
 
 #define TW_XATTR_SPACE (TW_BLOCK_SIZE - sizeof(struct tw_xattr_header))
 #define TW_XATTR_ENTRY_LEN(nl, vl) ((4u + (nl) + (vl) + 3u) & ~3u)
+
+/* Linux's limits: the longest value (XATTR_SIZE_MAX) and the most bytes
+ * listxattr() returns (XATTR_LIST_MAX).  twinfs keeps the names of one
+ * inode, as "prefix.name\0", within the latter. */
+#define TW_XATTR_SIZE_MAX 65536u
+#define TW_XATTR_LIST_MAX 65536u
+
+/* Under an index, an entry that would take more than this keeps its value
+ * in value blocks (system. entries, the ACLs, always stay in their entry). */
+#define TW_XATTR_INLINE_MAX 1024u
+
+/* Index block: the entry blocks of one inode, in use from slot 0. */
+#define TW_XIDX_SLOTS ((TW_BLOCK_SIZE - sizeof(struct tw_blk_hdr) - 8) / 8)
+
+struct tw_xattr_index {
+	struct tw_blk_hdr xi_hdr; /*  0 h_owner = the inode */
+	tw_le32 xi_nblocks; /* 32 entry blocks listed, 1..TW_XIDX_SLOTS */
+	tw_le32 xi_pad; /* 36 zero */
+	tw_le64 xi_block[TW_XIDX_SLOTS]; /* 40 entry blocks; unused slots 0 */
+};
+_Static_assert(TW_XIDX_SLOTS == 507, "xattr index slots");
+_Static_assert(sizeof(struct tw_xattr_index) == TW_BLOCK_SIZE, "xidx size");
+
+/* The value bytes of an external entry (xe_value_len = 8 + 8 * blocks),
+ * at any alignment inside the entry: read it byte by byte. */
+struct tw_xattr_ref {
+	tw_le32 xr_len; /* 0 value length, 1..TW_XATTR_SIZE_MAX */
+	tw_le32 xr_crc; /* 4 crc32c(~0, value) */
+	/* tw_le64 xr_block[ceil(xr_len / TW_XVAL_PER_BLOCK)] follows: the
+	 * value blocks, in order */
+};
+_Static_assert(sizeof(struct tw_xattr_ref) == 8, "xattr ref size");
+
+/* Value block: a header (h_aux = value bytes in this block) then those
+ * bytes; every block of a value but the last is full. */
+#define TW_XVAL_PER_BLOCK (TW_BLOCK_SIZE - sizeof(struct tw_blk_hdr)) /* 4064 */
+#define TW_XVAL_MAX_BLOCKS \
+	((TW_XATTR_SIZE_MAX + TW_XVAL_PER_BLOCK - 1) / TW_XVAL_PER_BLOCK) /* 17 */
+#define TW_XATTR_REF_LEN(nblocks) (8u + 8u * (nblocks))
 
 /*
  * A POSIX ACL, the value of system.posix_acl_access or

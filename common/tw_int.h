@@ -36,7 +36,10 @@
 #define TW_CR_DIRADD 48 /* header, fsm, data, bucket, splits, allocations */
 #define TW_CR_DIRDEL 6
 #define TW_CR_ORPHAN 1
-#define TW_CR_XATTR 8
+/* one xattr set or removal with its value in its entry: the entry blocks
+ * it leaves and enters (one maybe new), a new or freed index, and their
+ * bitmap blocks (xattr.c) */
+#define TW_CR_XATTR 5
 
 struct tw_buf;
 
@@ -196,7 +199,15 @@ int tw_iget(struct tw_fs *fs, u64 ino, struct tw_ictx *ic);
 /* The field checks of tw_iget (type, flags, sizes, orphan slot); shared
  * with fsck. */
 bool tw_inode_fields_ok(const struct tw_fs *fs, const struct tw_inode *di);
+/* The checks of xattr blocks (xattr.c), shared with fsck: an entry block
+ * in the one-block form (tw_xattr_entries_ok) or under an index (whose
+ * entries may be external), and an index block. */
 bool tw_xattr_entries_ok(const struct tw_xattr_header *xh);
+bool tw_xattr_block_ok(const struct tw_xattr_header *xh, bool indexed);
+bool tw_xattr_index_ok(const struct tw_fs *fs,
+		       const struct tw_xattr_index *xi);
+/* Value blocks that hold a value of @len bytes. */
+u32 tw_xattr_val_blocks(u32 len);
 void tw_iput(struct tw_ictx *ic);
 /* A free inode slot, to initialise (needs the inode bitmap bit). */
 int tw_iget_free(struct tw_fs *fs, u64 ino, struct tw_ictx *ic);
@@ -263,12 +274,16 @@ int tw_dir_set_parent(struct tw_fs *fs, struct tw_ictx *dir, u64 parent);
 void tw_touch_atime(struct tw_fs *fs, u64 ino);
 
 /* ---- xattrs (xattr.c) ---- */
+/* Free every xattr block of an unlinked inode; runs its own transactions
+ * (the caller holds no lock and no handle). */
 int tw_xattr_drop(struct tw_fs *fs, struct tw_ictx *ic);
 /*
  * The same operations on an inode the caller holds (locked, or new and not
  * yet linked), names without their prefix; the changing ones run in the
- * caller's transaction, with TW_CR_ALLOC + 1 of its credits, and leave
- * tw_idirty() to it.  tw_xattr_get_ic() returns the value's length.
+ * caller's transaction, with TW_CR_XATTR of its credits (enough for a value
+ * kept in its entry, as the system. ones always are; one that would need
+ * value blocks gives -E2BIG), and leave tw_idirty() to it.
+ * tw_xattr_get_ic() returns the value's length.
  */
 int tw_xattr_get_ic(struct tw_fs *fs, struct tw_ictx *ic, u8 ns,
 		    const char *name, u32 len, void *buf, u32 size);
@@ -280,7 +295,8 @@ int tw_xattr_set_ic(struct tw_fs *fs, struct tw_ictx *ic, u8 ns,
 int tw_xattr_edit_ic(struct tw_fs *fs, struct tw_ictx *ic, u8 ns,
 		     const char *name, u32 len, struct tw_buf **bp,
 		     void **value, u32 *size);
-/* Undo of a create: free the xattr block of an inode about to be freed. */
+/* Undo of a create: free the xattr blocks of an inode about to be freed
+ * (all of them allocated in the running transaction). */
 void tw_xattr_free_new(struct tw_fs *fs, struct tw_ictx *ic);
 
 /* ---- POSIX ACLs (acl.c) ---- */

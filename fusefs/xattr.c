@@ -29,6 +29,13 @@ static bool kill_sgid(fuse_req_t req, fuse_ino_t ino)
 	return (a.mode & TW_S_ISGID) && !tf_in_group(req, a.gid);
 }
 
+/*
+ * Values up to 64 KiB (XATTR_SIZE_MAX) reach the core whole.  The kernel
+ * sends a setxattr in one request, which must fit the buffer libfuse reads
+ * requests into (max_write plus a page): with -o max_write below 64 KiB it
+ * answers E2BIG itself for the longest values.  Both profiles (128 KiB,
+ * 1 MiB) take them all.
+ */
 static void tf_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 			const char *value, size_t size, int flags)
 {

@@ -485,7 +485,8 @@ static ssize_t twinfs_listxattr(struct dentry *dentry, char *buf, size_t size)
 	n = tw_listxattr(TW_FS(inode), inode->i_ino, NULL, 0);
 	if (n <= 0)
 		return n;
-	all = kmalloc(n, GFP_KERNEL);
+	/* up to XATTR_LIST_MAX (64 KiB) of names: kvmalloc, not kmalloc */
+	all = kvmalloc(n, GFP_KERNEL);
 	if (!all)
 		return -ENOMEM;
 	n = tw_listxattr(TW_FS(inode), inode->i_ino, all, n);
@@ -505,7 +506,7 @@ static ssize_t twinfs_listxattr(struct dentry *dentry, char *buf, size_t size)
 		}
 		out += len;
 	}
-	kfree(all);
+	kvfree(all);
 	return n < 0 ? n : out;
 }
 

@@ -77,6 +77,10 @@ const char *magic_name(u32 magic)
 		return "directory free-space map";
 	case TW_XATTR_MAGIC:
 		return "extended attributes";
+	case TW_XIDX_MAGIC:
+		return "xattr index";
+	case TW_XVAL_MAGIC:
+		return "xattr value";
 	case TW_SYML_MAGIC:
 		return "long symlink target";
 	case TW_JSB_MAGIC:
@@ -126,6 +130,82 @@ int raw_read(u64 blk, void *buf)
 /* ------------------------------------------------------------------------ */
 /* block N (raw)                                                            */
 /* ------------------------------------------------------------------------ */
+
+/* A little-endian field at any alignment (a reference in an entry). */
+static u64 rdle(const u8 *p, int n)
+{
+	u64 v = 0;
+
+	while (n--)
+		v = v << 8 | p[n];
+	return v;
+}
+
+/*
+ * The entries of an entry block, if they tile it (tw_xattr_block_ok(),
+ * external ones allowed): name, value length, and where a value in value
+ * blocks is (its length, crc32c and blocks).
+ */
+static void show_xattr_entries(const struct tw_xattr_header *xh)
+{
+	static const char *const pfx[] = { "?", "user.", "trusted.",
+					   "security.", "system." };
+	const u8 *base = (const u8 *)(xh + 1);
+	u32 used = TW_GET32(xh, xh_used), off, k;
+	char name[300];
+
+	if (!tw_xattr_block_ok(xh, true)) {
+		f_str("entries", "do not tile the block (damaged)");
+		return;
+	}
+	list("entries", "Entries:");
+	for (off = 0; off < used;) {
+		const struct tw_xattr_entry *e = (const void *)(base + off);
+		const u8 *v = (const u8 *)(e + 1) + e->xe_name_len;
+		u32 vl = TW_GET16(e, xe_value_len);
+		bool ext = e->xe_ns & TW_XATTR_NS_EXTERNAL;
+		u32 len = ext ? (u32)rdle(v, 4) : vl;
+		u32 nv = ext ? tw_xattr_val_blocks(len) : 0;
+
+		snprintf(name, sizeof(name), "%s%.*s",
+			 pfx[e->xe_ns & TW_XATTR_NS_MASK], (int)e->xe_name_len,
+			 (const char *)(e + 1));
+		item();
+		if (json) {
+			tu_json_ku64(&J, "offset", off + sizeof(*xh));
+			tu_json_kstr(&J, "name", name);
+			tu_json_ku64(&J, "value_len", len);
+			tu_json_kbool(&J, "external", ext);
+			if (ext) {
+				tu_json_ku64(&J, "xr_crc", rdle(v + 4, 4));
+				tu_json_karr(&J, "value_blocks");
+				for (k = 0; k < nv; k++)
+					tu_json_u64(&J, rdle(v + 8 + 8 * k, 8));
+				tu_json_arr_end(&J);
+			}
+		} else if (ext) {
+			char blocks[17 * 21 + 1];
+			size_t bl = 0;
+
+			blocks[0] = '\0';
+			for (k = 0; k < nv && bl < sizeof(blocks); k++)
+				bl += (size_t)snprintf(
+					blocks + bl, sizeof(blocks) - bl,
+					" %llu",
+					(unsigned long long)rdle(v + 8 + 8 * k,
+								 8));
+			line("@%-5u %s: %u bytes in value blocks (crc32c 0x%08x):%s",
+			     (unsigned int)(off + sizeof(*xh)), name, len,
+			     (unsigned int)rdle(v + 4, 4), blocks);
+		} else {
+			line("@%-5u %s: %u bytes in the entry",
+			     (unsigned int)(off + sizeof(*xh)), name, len);
+		}
+		item_end();
+		off += TW_XATTR_ENTRY_LEN(e->xe_name_len, vl);
+	}
+	list_end();
+}
 
 /* The fields after the common header, for the block types that have some. */
 static void show_block_fields(const u8 *p)
@@ -203,13 +283,44 @@ static void show_block_fields(const u8 *p)
 	case TW_XATTR_MAGIC: {
 		const struct tw_xattr_header *xh = (const void *)p;
 
-		sec("fields", "Extended attributes:");
+		sec("fields", "Extended attributes (an entry block):");
 		f_u64("xh_count", TW_GET32(xh, xh_count));
 		f_u64n("xh_used", TW_GET32(xh, xh_used), "of %u bytes",
 		       (unsigned int)TW_XATTR_SPACE);
+		show_xattr_entries(xh);
 		sec_end();
 		break;
 	}
+	case TW_XIDX_MAGIC: {
+		const struct tw_xattr_index *xi = (const void *)p;
+		u32 nb = TW_GET32(xi, xi_nblocks);
+
+		sec("fields", "Xattr index:");
+		f_u64n("xi_nblocks", nb, "entry blocks, of %u slots",
+		       (unsigned int)TW_XIDX_SLOTS);
+		if (nb > TW_XIDX_SLOTS)
+			nb = TW_XIDX_SLOTS;
+		if (json) {
+			tu_json_karr(&J, "xi_block");
+			for (i = 0; i < nb; i++)
+				tu_json_u64(&J, TW_GET64(xi, xi_block[i]));
+			tu_json_arr_end(&J);
+		} else {
+			for (i = 0; i < nb; i++)
+				kv("xi_block", "[%u] %llu", i,
+				   (unsigned long long)TW_GET64(xi,
+								xi_block[i]));
+		}
+		sec_end();
+		break;
+	}
+	case TW_XVAL_MAGIC:
+		sec("fields", "Xattr value block:");
+		f_u64n("value_bytes", TW_GET32(h, h_aux),
+		       "of the value, from offset 32; at most %u",
+		       (unsigned int)TW_XVAL_PER_BLOCK);
+		sec_end();
+		break;
 	case TW_ORPHAN_MAGIC: {
 		const struct tw_orphan_block *ob = (const void *)p;
 

@@ -263,6 +263,88 @@ static int show_block_map(struct tw_ictx *ic)
 	return 0;
 }
 
+/*
+ * Where the attributes are (docs/format.md section 11): the one entry
+ * block, or the index and the entry blocks it lists, with the number of
+ * entries and of value blocks in each.  Read raw: a damaged block is
+ * described, not trusted.
+ */
+static void show_xattr_layout(const struct tw_inode *di)
+{
+	u64 xb = TW_GET64(di, i_xattr), nvalue = 0;
+	const struct tw_xattr_index *xi;
+	u32 i, nb;
+	u8 *buf;
+
+	if (!xb)
+		return;
+	if (!(TW_GET16(di, i_flags) & TW_IFL_XINDEX)) {
+		f_str("xattr_form", "one entry block (i_xattr)");
+		return;
+	}
+	f_str("xattr_form", "indexed: i_xattr is the index block");
+	buf = malloc(2 * TW_BLOCK_SIZE);
+	if (!buf)
+		return;
+	xi = (const void *)buf;
+	if (raw_read(xb, buf) ||
+	    TW_GET32(&xi->xi_hdr, h_magic) != TW_XIDX_MAGIC) {
+		f_str("xattr_index", "unreadable or not an index block");
+		free(buf);
+		return;
+	}
+	nb = TW_GET32(xi, xi_nblocks);
+	if (nb > TW_XIDX_SLOTS)
+		nb = TW_XIDX_SLOTS;
+	list("xattr_entry_blocks", "Xattr entry blocks (%u):", nb);
+	for (i = 0; i < nb; i++) {
+		const struct tw_xattr_header *xh =
+			(const void *)(buf + TW_BLOCK_SIZE);
+		u64 blk = TW_GET64(xi, xi_block[i]);
+		u32 off, used, nent = 0, next = 0, nval = 0;
+		bool ok = !raw_read(blk, buf + TW_BLOCK_SIZE) &&
+			  TW_GET32(&xh->xh_hdr, h_magic) == TW_XATTR_MAGIC &&
+			  tw_xattr_block_ok(xh, true);
+
+		used = ok ? TW_GET32(xh, xh_used) : 0;
+		for (off = 0; off < used;) {
+			const struct tw_xattr_entry *e =
+				(const void *)((const u8 *)(xh + 1) + off);
+			const u8 *v = (const u8 *)(e + 1) + e->xe_name_len;
+
+			nent++;
+			if (e->xe_ns & TW_XATTR_NS_EXTERNAL) {
+				next++;
+				nval += tw_xattr_val_blocks(
+					(u32)v[0] | (u32)v[1] << 8 |
+					(u32)v[2] << 16 | (u32)v[3] << 24);
+			}
+			off += TW_XATTR_ENTRY_LEN(e->xe_name_len,
+						  TW_GET16(e, xe_value_len));
+		}
+		nvalue += nval;
+		item();
+		if (json) {
+			tu_json_ku64(&J, "block", blk);
+			tu_json_kbool(&J, "sound", ok);
+			tu_json_ku64(&J, "entries", nent);
+			tu_json_ku64(&J, "external", next);
+			tu_json_ku64(&J, "value_blocks", nval);
+		} else if (ok) {
+			line("block %-10llu %u entries, %u with their value in %u value blocks",
+			     (unsigned long long)blk, nent, next, nval);
+		} else {
+			line("block %-10llu damaged", (unsigned long long)blk);
+		}
+		item_end();
+	}
+	list_end();
+	f_u64n("xattr_blocks", 1 + nb + nvalue,
+	       "the index, %u entry blocks, %llu value blocks", nb,
+	       (unsigned long long)nvalue);
+	free(buf);
+}
+
 static void show_xattrs(u64 ino)
 {
 	ssize_t n, vl;
@@ -386,8 +468,9 @@ int show_inode(u64 ino, const char *path)
 	if (json)
 		tu_json_ku64(&J, "flags", flags);
 	else
-		kv("flags", "0x%04x%s", flags,
-		   flags & TW_IFL_INLINE ? "  (inline symlink target)" : "");
+		kv("flags", "0x%04x%s%s", flags,
+		   flags & TW_IFL_INLINE ? "  (inline symlink target)" : "",
+		   flags & TW_IFL_XINDEX ? "  (xattr index)" : "");
 	f_u64("nlink", TW_GET32(di, i_nlink));
 	f_u64("uid", TW_GET32(di, i_uid));
 	f_u64("gid", TW_GET32(di, i_gid));
@@ -409,6 +492,7 @@ int show_inode(u64 ino, const char *path)
 		       (rdev & 0xff) | ((rdev >> 12) & 0xfff00));
 	}
 	f_u64("xattr_block", TW_GET64(di, i_xattr));
+	show_xattr_layout(di);
 	osl = TW_GET32(di, i_orphan_slot);
 	if (osl)
 		f_u64n("orphan_slot", osl, "slot %u of the orphan table + 1",

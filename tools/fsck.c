@@ -12,8 +12,9 @@
  *   journal: replayed by the core's mount (in memory with -n), a damaged
  *      journal superblock reset, stale descriptors wiped (fsck_journal.c);
  *   Pass 1, inodes: checksums, fields, every block pointer in range and
- *      owned by exactly one inode, indirect, symlink and xattr blocks (the
- *      POSIX ACLs in them: fsck_xattr.c), i_blocks (fsck_inode.c);
+ *      owned by exactly one inode, indirect and symlink blocks, i_blocks
+ *      (fsck_inode.c); xattr entry, index and value blocks and the POSIX
+ *      ACLs among the entries (fsck_xattr.c);
  *   Pass 2, directories: header, records, names, entries pointing at live
  *      inodes, duplicate names, the hash index and free-space map, counts
  *      (fsck_dir.c);

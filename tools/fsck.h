@@ -8,8 +8,9 @@
  *   fsck.c          the driver: superblock, journal replay (by the core's
  *                   mount), the passes in order, repeat until clean
  *   fsck_journal.c  the journal superblock and stale log descriptors
- *   fsck_inode.c    pass 1: inodes, block ownership, i_blocks, symlink and
- *                   xattr blocks (what the xattr block holds: fsck_xattr.c)
+ *   fsck_inode.c    pass 1: inodes, block ownership, i_blocks, symlink
+ *                   blocks; xattrs by fsck_xattr.c (the one block or the
+ *                   index, entry and value blocks, the ACLs among them)
  *   fsck_dir.c      pass 2: directory structure, entries, hash index
  *   fsck_links.c    passes 3 and 4: connectivity, link counts, and the
  *                   reconnection to /lost+found

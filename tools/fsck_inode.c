@@ -4,7 +4,7 @@
  * every block pointer, walked through the indirect blocks, in the data
  * area and owned by exactly one inode (the claimed-block map); a
  * directory's blocks within its structure; a long symlink's target blocks;
- * the xattr block (its header and entries here, the POSIX ACLs in it by
+ * the xattr blocks (all of them, and the POSIX ACLs among the entries, by
  * fsck_xattr.c); i_blocks against the blocks counted.
  *
  * Layer: tools, a part of the checker (fsck.c calls it).  Calls
@@ -16,12 +16,6 @@
 #include "tw_int.h"
 #include "fsck.h"
 #include "fsck_xattr.h"
-
-/* fsck_xattr.c's reports: dropping an ACL changes access, not for -p */
-static bool acl_problem(void *ctx, const char *msg)
-{
-	return fsck_problem(ctx, false, "%s", msg);
-}
 
 /* The logical blocks a directory may map, from its header (dir.c). */
 struct dirmap {
@@ -295,52 +289,10 @@ int fsck_pass_inodes(struct fsck_ctx *c)
 				return w.err;
 			}
 		}
-		if (di->i_xattr) {
-			u64 xb = TW_GET64(di, i_xattr);
-			struct tw_buf *x;
-
-			r = fsck_take(c, ino, xb, "xattr");
-			if (r == 0) {
-				di->i_xattr = 0;
-				changed = true;
-			} else if (r > 0) {
-				w.count++;
-				r = fsck_hdr_block(c, xb, TW_XATTR_MAGIC, ino,
-						   &x);
-				if (r < 0) {
-					tw_buf_release(b);
-					return r;
-				}
-				if (!r || !tw_xattr_entries_ok(tw_bdata(x))) {
-					if (fsck_problem(
-						    c, false,
-						    "inode %llu: xattr block damaged; clear",
-						    (unsigned long long)ino)) {
-						di->i_xattr = 0;
-						fsck_unclaim(c, xb);
-						w.count--;
-						changed = true;
-					}
-				} else if (fsck_xattr_acls(tw_bdata(x), ino,
-							   TW_S_ISDIR(TW_GET16(
-								   di, i_mode)),
-							   acl_problem, c)) {
-					struct tw_xattr_header *xh =
-						tw_bdata(x);
-
-					if (TW_GET32(xh, xh_count)) {
-						fsck_reseal(c, x);
-					} else {
-						/* nothing left: the block
-						 * goes (pass 6 frees it) */
-						di->i_xattr = 0;
-						fsck_unclaim(c, xb);
-						w.count--;
-						changed = true;
-					}
-				}
-				tw_buf_release(x);
-			}
+		r = fsck_xattr_inode(c, ino, di, &w.count, &changed);
+		if (r < 0) {
+			tw_buf_release(b);
+			return r;
 		}
 		if (TW_GET64(di, i_blocks) != w.count &&
 		    fsck_problem(c, true,

@@ -62,6 +62,7 @@ static const u32 magics[] = {
 	TW_BMAP_MAGIC,	TW_IND_MAGIC,	 TW_DIRH_MAGIC,	   TW_DIRD_MAGIC,
 	TW_DIRX_MAGIC,	TW_DIRF_MAGIC,	 TW_XATTR_MAGIC,   TW_SYML_MAGIC,
 	TW_JSB_MAGIC,	TW_JDESC_MAGIC,	 TW_JCOMMIT_MAGIC, TW_ORPHAN_MAGIC,
+	TW_XIDX_MAGIC,	TW_XVAL_MAGIC,
 };
 
 /* ---- little helpers ---- */
@@ -722,7 +723,7 @@ static void mut_xattr(struct mctx *m, u8 *p)
 	o = offs[rnd(m, n)];
 	switch (rnd(m, 3)) {
 	case 0:
-		p[o] = (u8)rnd(m, 5);
+		p[o] = (u8)(rnd(m, 5) | (rnd(m, 4) ? 0 : TW_XATTR_NS_EXTERNAL));
 		break;
 	case 1:
 		mut_field(m, p + o + 1, 1);
@@ -782,6 +783,23 @@ static void mut_typed(struct mctx *m, u32 blk)
 		break;
 	case TW_XATTR_MAGIC:
 		mut_xattr(m, p);
+		break;
+	case TW_XIDX_MAGIC:
+		/* the count, or a slot: often one of the slots in use */
+		if (rnd(m, 4) == 0)
+			mut_field(m, p + 32, 4);
+		else
+			mut_field(m,
+				  p + 40 +
+					  8 * rnd(m, rnd(m, 2) ? 4 :
+								 TW_XIDX_SLOTS),
+				  8);
+		break;
+	case TW_XVAL_MAGIC:
+		if (rnd(m, 2))
+			mut_field(m, p + 24, 4); /* bytes held */
+		else
+			mut_field(m, p + 32 + rnd(m, TW_XVAL_PER_BLOCK), 1);
 		break;
 	case TW_IND_MAGIC:
 		mut_ind(m, p);

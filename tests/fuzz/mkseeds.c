@@ -2,8 +2,9 @@
 /*
  * mkseeds.c - write the seed corpora of the fuzz targets: images made by
  * the core's own mkfs with varied options, populated through the core API
- * (files, holes and every level of indirect block, symlinks, xattrs, device
- * nodes, hard links, an indexed directory with split buckets, orphans),
+ * (files, holes and every level of indirect block, symlinks, xattrs in one
+ * block and under an index with value blocks, device nodes, hard links, an
+ * indexed directory with split buckets, orphans),
  * and crash states with transactions still to replay, taken from the write
  * log of real sessions.  Each is written in the fuzz input format (fz.h).
  *
@@ -450,6 +451,39 @@ static void seed_trunc_budget(void)
 	tw_udev_close(dev);
 }
 
+/*
+ * Extended attributes beyond one block: an index over several entry
+ * blocks, values in value blocks (one of 64 KiB), an ACL among them; the
+ * script unlinks and evicts, freeing them all.
+ */
+static void seed_xattr_index(void)
+{
+	static const u8 script[] = { 4, 1, 0, 16, 0, 0 }; /* unlink, evict */
+	static u8 val[65536];
+	struct tw_dev *dev = tw_udev_ram(512);
+	struct tw_fs *fs;
+	char name[32];
+	u64 f;
+	u32 i;
+
+	mkfs(dev, 32, 128);
+	fs = mount(dev);
+	f = mkfile(fs, TW_ROOT_INO, "xattrs", 0, 10, 'x');
+	for (i = 0; i < sizeof(val); i++)
+		val[i] = (u8)(i * 7 + (i >> 9));
+	for (i = 0; i < 300; i++) {
+		snprintf(name, sizeof(name), "user.attr%03u", i);
+		OK(tw_setxattr(fs, f, name, val + i, 8 + i % 24, 0));
+	}
+	OK(tw_setxattr(fs, f, "user.mid", val, 20000, 0));
+	OK(tw_setxattr(fs, f, "trusted.big", val, sizeof(val), 0));
+	OK(tw_setxattr(fs, f, "user.edge", val + 1, 4065, 0));
+	OK(tw_unmount(fs));
+	save(dev, "mojf", "xattr-index", NULL, 0);
+	save(dev, "of", "xattr-index-evict", script, sizeof(script));
+	tw_udev_close(dev);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc != 2) {
@@ -468,6 +502,7 @@ int main(int argc, char **argv)
 	seed_rewound();
 	seed_scripts();
 	seed_trunc_budget();
+	seed_xattr_index();
 	fz_check_leaks("mkseeds");
 	printf("mkseeds: %d seeds in %s\n", nseeds, outdir);
 	return 0;

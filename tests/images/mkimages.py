@@ -38,6 +38,8 @@ symlink dir1/journal.c /link
 symlink {longtarget} /longlink
 put {src}/common/inode.c /xa
 setxattr /xa user.note hello
+put {src}/common/xattr.c /xb
+{xattrs}
 mkdir /many
 {many}
 put {src}/common/crc32c.c /big
@@ -56,7 +58,13 @@ def make_base(build, path):
                     "-L", "golden", "-N", "1024", path, "16M"], check=True)
     many = "\n".join("put %s/common/meta.c /many/file-%04d" % (src, i)
                      for i in range(300))
-    script = BASE_SCRIPT.format(src=src, many=many,
+    # /xb: attributes beyond one block (an index over 3 entry blocks) and
+    # values in value blocks (8000 bytes: 2 blocks; 3000 bytes: 1)
+    xattrs = "\n".join("setxattr /xb user.a%03d value-of-attribute-%03d"
+                       % (i, i) for i in range(300))
+    xattrs += "\nsetxattr /xb user.big %s" % ("0123456789" * 800)
+    xattrs += "\nsetxattr /xb trusted.mid %s" % ("m" * 3000)
+    script = BASE_SCRIPT.format(src=src, many=many, xattrs=xattrs,
                                 longtarget="/x" * 100)
     subprocess.run([os.path.join(build, "tools", "twinfs-ctl"), path, "-"],
                    input=script.encode(), check=True)
@@ -250,6 +258,75 @@ def acl_malformed(img):
     img.seal_block(xb)
 
 
+def _xb_ref(img, name):
+    """The entry of /xb's attribute @name."""
+    for e in img.xattr_entries(img.lookup("/xb")):
+        if e["name"] == name:
+            return e
+    raise KeyError(name)
+
+
+def xidx_magic(img):
+    idx, _ = img.xattr_blocks(img.lookup("/xb"))
+    img.put(idx * BLOCK, "I", MAGIC["xattr"])
+    img.seal_block(idx)
+
+
+def xidx_crc(img):
+    idx, _ = img.xattr_blocks(img.lookup("/xb"))
+    img.data[idx * BLOCK + 44] ^= 0x01   # slot 0, not resealed
+
+
+def xidx_dup_slot(img):
+    idx, ents = img.xattr_blocks(img.lookup("/xb"))
+    img.put(idx * BLOCK + 40 + 8 * 1, "Q", ents[0])
+    img.seal_block(idx)
+
+
+def xidx_slot_range(img):
+    idx, _ = img.xattr_blocks(img.lookup("/xb"))
+    img.put(idx * BLOCK + 40 + 8 * 2, "Q", img.sb["blocks_count"] + 7)
+    img.seal_block(idx)
+
+
+def xentry_owner(img):
+    _, ents = img.xattr_blocks(img.lookup("/xb"))
+    img.put(ents[1] * BLOCK + 16, "Q", img.lookup("/xa"))
+    img.seal_block(ents[1])
+
+
+def xval_crc(img):
+    """A byte of a value changed and its block resealed: only the value's
+    crc32c (xr_crc) says so."""
+    blk = _xb_ref(img, "big")["ref"][2][1]
+    img.data[blk * BLOCK + 100] ^= 0x20
+    img.seal_block(blk)
+
+
+def xval_owner(img):
+    blk = _xb_ref(img, "mid")["ref"][2][0]
+    img.put(blk * BLOCK + 16, "Q", img.lookup("/xa"))
+    img.seal_block(blk)
+
+
+def xval_dup(img):
+    """user.big's first value block listed again as trusted.mid's."""
+    big, mid = _xb_ref(img, "big"), _xb_ref(img, "mid")
+    off = mid["off"] + 4 + len("mid") + 8
+    img.put(off, "Q", big["ref"][2][0])
+    img.seal_block(mid["block"])
+
+
+def xattr_feature_off(img):
+    img.put(24, "I", img.sb["feature_incompat"] & ~1)
+    img.seal_super()
+
+
+def xattr_iblocks(img):
+    ino = img.lookup("/xb")
+    img.set_inode(ino, "blocks", img.inode(ino)["blocks"] - 2)
+
+
 def symlink_size(img):
     img.set_inode(img.lookup("/link"), "size", 0)
 
@@ -376,6 +453,28 @@ CASES = [
      4, None, None, 1),
     ("acl-malformed", acl_malformed,
      "an access ACL without group and other entries", 4, None, None, 1),
+    ("xidx-magic", xidx_magic, "the xattr index block's magic overwritten",
+     4, None, None, 1),
+    ("xidx-crc", xidx_crc, "an xattr index block byte flipped",
+     4, None, None, 1),
+    ("xidx-dup-slot", xidx_dup_slot,
+     "an xattr index lists one entry block twice", 4, None, None, 1),
+    ("xidx-slot-range", xidx_slot_range,
+     "an xattr index slot beyond the filesystem", 4, None, None, 1),
+    ("xentry-owner", xentry_owner,
+     "an xattr entry block owned by another inode", 4, None, None, 1),
+    ("xval-crc", xval_crc,
+     "a value block's byte changed, the block resealed (value crc32c)",
+     4, None, None, 1),
+    ("xval-owner", xval_owner, "an xattr value block owned by another inode",
+     4, None, None, 1),
+    ("xval-dup", xval_dup, "two xattr values list the same value block",
+     4, None, None, 1),
+    ("xattr-feature-off", xattr_feature_off,
+     "an xattr index on an image without the xattr_index feature",
+     4, None, None, 1),
+    ("xattr-iblocks", xattr_iblocks,
+     "i_blocks of a file with value blocks is 2 short", 4, None, None, 1),
     ("symlink-size", symlink_size, "a symlink of size 0",
      4, None, ("/link", EUCLEAN), 1),
     ("journal-pending", journal_pending,

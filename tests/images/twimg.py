@@ -22,8 +22,12 @@ MAGIC = {
     "dirh": 0x48445754, "dird": 0x44445754, "dirx": 0x58445754,
     "dirf": 0x46445754, "xattr": 0x41585754, "syml": 0x4C535754,
     "jsb": 0x534A5754, "jdesc": 0x444A5754, "jcommit": 0x434A5754,
-    "orphan": 0x524F5754,
+    "orphan": 0x524F5754, "xidx": 0x49585754, "xval": 0x56585754,
 }
+
+XATTR_NS_EXTERNAL = 0x80   # xe_ns flag: the value is in value blocks
+XVAL_PER_BLOCK = 4064
+IFL_XINDEX = 0x0002        # i_flags: i_xattr is an xattr index block
 
 
 def _table():
@@ -189,6 +193,42 @@ class Image:
             else:
                 raise FileNotFoundError(path)
         return ino
+
+    # --- extended attributes (docs/format.md section 11) ----------------
+    def xattr_blocks(self, ino):
+        """(index block or None, [entry blocks]) of inode @ino."""
+        di = self.inode(ino)
+        if not di["xattr"]:
+            return None, []
+        if not di["flags"] & IFL_XINDEX:
+            return None, [di["xattr"]]
+        xi = di["xattr"] * BLOCK
+        n = self.get(xi + 32, "I")
+        return di["xattr"], [self.get(xi + 40 + 8 * i, "Q") for i in range(n)]
+
+    def xattr_entries(self, ino):
+        """[{name, ns, block, off, vlen, ref}] of inode @ino: off is the
+        entry's byte offset in the image; ref is (length, crc, [value
+        blocks]) for an entry whose value is in value blocks, else None."""
+        out = []
+        for blk in self.xattr_blocks(ino)[1]:
+            used = self.get(blk * BLOCK + 36, "I")
+            off = 40
+            while off < 40 + used:
+                base = blk * BLOCK + off
+                ns, nl, vl = struct.unpack_from("<BBH", self.data, base)
+                name = bytes(self.data[base + 4:base + 4 + nl]).decode()
+                ref = None
+                if ns & XATTR_NS_EXTERNAL:
+                    r = base + 4 + nl
+                    ln, crc = struct.unpack_from("<II", self.data, r)
+                    nb = (ln + XVAL_PER_BLOCK - 1) // XVAL_PER_BLOCK
+                    ref = (ln, crc, list(struct.unpack_from(
+                        "<%dQ" % nb, self.data, r + 8)))
+                out.append({"name": name, "ns": ns & 0x7F, "block": blk,
+                            "off": base, "vlen": vl, "ref": ref})
+                off += (4 + nl + vl + 3) & ~3
+        return out
 
     def bitmap_set(self, start, bit, value):
         blk = start + bit // 32512

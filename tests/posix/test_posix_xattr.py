@@ -15,7 +15,7 @@ from posixfs import (NOBODY, USER2, GROUP2, _libc, as_user, raises_errno,
 
 NOTSUP = (errno.ENOTSUP, errno.EOPNOTSUPP)
 # Every filesystem in this suite holds at least this much in one value
-# (twinfs keeps all xattrs of an inode in one 4 KiB block).
+# (twinfs: up to 64 KiB, test_posix_xattr_big.py).
 BIG = 4000
 
 

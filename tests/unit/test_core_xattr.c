@@ -3,8 +3,9 @@
  * test_core_xattr.c - the core's extended attributes: the user., trusted.
  * and security. namespaces, set/get/list/remove, the CREATE and REPLACE
  * flags, ENODATA, ERANGE on short buffers, size queries, unsupported
- * namespaces, the one-block limit (ENOSPC, E2BIG), persistence, and the
- * block given back when the last attribute goes.
+ * namespaces, the one-block form and the step beyond it, E2BIG past 64
+ * KiB, persistence, and the block given back when the last attribute
+ * goes.
  *
  * Layer: tests of the core (common/) through its API (twinfs.h), on the
  * user-space environment's RAM device (tw_user.h).
@@ -223,7 +224,8 @@ static void test_basic(void)
 }
 
 /* Entries of name length 3 and value 97 take 104 bytes: 39 fill the
- * block's 4056 bytes exactly. */
+ * block's 4056 bytes exactly.  What does not fit then goes on to an
+ * index of entry blocks (test_core_xattr_big.c has the rest). */
 static void test_full_block(void)
 {
 	struct tw_fs *fs = fresh();
@@ -233,41 +235,56 @@ static void test_full_block(void)
 
 	CHECK_EQ(TW_XATTR_SPACE, 4056);
 	CHECK_EQ(TW_XATTR_ENTRY_LEN(3, 97), 104);
+	memset(val, 0x33, sizeof(val));
 	REQUIRE_EQ(ct_create(fs, ROOT, "f", 0644, &f), 0);
 	for (i = 0; i < 39; i++) {
 		snprintf(name, sizeof(name), "user.k%02d", i);
 		ct_fill(val, 97, i, 0);
 		CHECK_EQ(tw_setxattr(fs, f, name, val, 97, 0), 0);
 	}
-	/* full: nothing more fits, not even the smallest entry */
-	CHECK_EQ(tw_setxattr(fs, f, "user.z", "", 0, 0), -ENOSPC);
-	CHECK_EQ(tw_setxattr(fs, f, "user.k40", val, 97, 0), -ENOSPC);
-	/* replacing with the same size fits, with more does not */
+	/* full: one block, and no feature flag */
+	CHECK_EQ(ct_getattr(fs, f).blocks, 8);
+	CHECK_EQ(TW_GET32(tw_fs_super(fs), s_feature_incompat), 0);
+	/* replacing with the same size stays in the block */
 	ct_fill(val, 97, 100, 0);
 	CHECK_EQ(tw_setxattr(fs, f, "user.k05", val, 97, 0), 0);
-	CHECK_EQ(tw_setxattr(fs, f, "user.k06", val, 98, 0), -ENOSPC);
-	CHECK_EQ(tw_setxattr(fs, f, "user.k07", val, 101, 0), -ENOSPC);
-	ct_fill(val, 97, 7, 0);
-	EXPECT_VALUE(fs, f, "user.k07", val, 97); /* unchanged */
-	ct_fill(val, 97, 100, 0);
+	CHECK_EQ(ct_getattr(fs, f).blocks, 8);
 	EXPECT_VALUE(fs, f, "user.k05", val, 97);
 	/* a removal makes room for exactly one */
 	CHECK_EQ(tw_removexattr(fs, f, "user.k10"), 0);
 	CHECK_EQ(tw_setxattr(fs, f, "user.new", val, 97, 0), 0);
-	CHECK_EQ(tw_setxattr(fs, f, "user.z", "", 0, 0), -ENOSPC);
+	CHECK_EQ(ct_getattr(fs, f).blocks, 8);
+	/* one byte more needs a second entry block and the index over both */
+	CHECK_EQ(tw_setxattr(fs, f, "user.k06", val, 98, 0), 0);
+	CHECK_EQ(ct_getattr(fs, f).blocks, 3 * 8);
+	CHECK_EQ(TW_GET32(tw_fs_super(fs), s_feature_incompat),
+		 TW_FEATURE_INCOMPAT_XATTR_INDEX);
+	CHECK_EQ(tw_setxattr(fs, f, "user.z", "", 0, 0), 0);
+	CHECK_EQ(tw_setxattr(fs, f, "user.k07", val, 101, 0), 0);
+	EXPECT_VALUE(fs, f, "user.k06", val, 98);
+	EXPECT_VALUE(fs, f, "user.k07", val, 101);
+	EXPECT_VALUE(fs, f, "user.z", "", 0);
 
-	/* larger than a block can ever hold */
+	/* a value longer than a block: in value blocks; Linux's limit */
 	{
 		struct tw_fs *g = fs;
+		static char big[70000];
 		u64 h;
 
 		REQUIRE_EQ(ct_create(g, ROOT, "h", 0644, &h), 0);
 		CHECK_EQ(tw_setxattr(g, h, "user.v", val, 4056 - 4 - 1, 0), 0);
+		CHECK_EQ(ct_getattr(g, h).blocks, 8);
 		CHECK_EQ(tw_removexattr(g, h, "user.v"), 0);
-		CHECK_EQ(tw_setxattr(g, h, "user.v", val, 4056 - 4, 0), -E2BIG);
-		CHECK_EQ(tw_setxattr(g, h, "user.v", val, 70000, 0), -E2BIG);
-		CHECK_EQ(tw_getxattr(g, h, "user.v", val, sizeof(val)),
+		CHECK_EQ(tw_setxattr(g, h, "user.v", val, 4056 - 4, 0), 0);
+		/* the index, an entry block, a value block */
+		CHECK_EQ(ct_getattr(g, h).blocks, 3 * 8);
+		EXPECT_VALUE(g, h, "user.v", val, 4052);
+		CHECK_EQ(tw_setxattr(g, h, "user.v", big, 65537, 0), -E2BIG);
+		CHECK_EQ(tw_setxattr(g, h, "user.w", big, 70000, 0), -E2BIG);
+		CHECK_EQ(tw_getxattr(g, h, "user.w", val, sizeof(val)),
 			 -ENODATA);
+		EXPECT_VALUE(g, h, "user.v", val, 4052);
+		CHECK_EQ(tw_removexattr(g, h, "user.v"), 0);
 		CHECK_EQ(ct_getattr(g, h).blocks, 0);
 	}
 
@@ -276,9 +293,11 @@ static void test_full_block(void)
 		if (i == 10)
 			continue;
 		snprintf(name, sizeof(name), "user.k%02d", i);
-		if (i == 5) {
+		if (i == 5 || i == 6 || i == 7) {
+			static const u32 len[] = { 97, 98, 101 };
+
 			ct_fill(val, 97, 100, 0);
-			EXPECT_VALUE(fs, f, name, val, 97);
+			EXPECT_VALUE(fs, f, name, val, len[i - 5]);
 		} else {
 			ct_fill(val, 97, i, 0);
 			EXPECT_VALUE(fs, f, name, val, 97);
