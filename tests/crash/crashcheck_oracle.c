@@ -87,14 +87,21 @@ static int names_fn(void *ctx, const char *name, u32 len, u64 ino, u32 dtype,
 	return 0;
 }
 
+/* XATTR_LIST_MAX and XATTR_SIZE_MAX: what one inode can hold at most
+ * (docs/format.md 11.6) */
+#define XLIST_MAX 65536
+#define XVALUE_MAX 65536
+
 static int read_xattrs(struct tw_fs *fs, struct rent *e)
 {
-	char list[8192], *p;
-	ssize_t n = tw_listxattr(fs, e->ino, list, sizeof(list));
-	int k = 0;
+	char *list = xmalloc(XLIST_MAX), *p;
+	ssize_t n = tw_listxattr(fs, e->ino, list, XLIST_MAX);
+	int k = 0, err = 0;
 
-	if (n < 0)
+	if (n < 0) {
+		free(list);
 		return (int)n;
+	}
 	for (p = list; p < list + n; p += strlen(p) + 1)
 		k++;
 	e->x = xmalloc(sizeof(*e->x) * (k + 1));
@@ -104,16 +111,19 @@ static int read_xattrs(struct tw_fs *fs, struct rent *e)
 
 		snprintf(x->name, sizeof(x->name), "%.255s", p);
 		len = tw_getxattr(fs, e->ino, p, NULL, 0);
-		if (len < 0)
-			return (int)len;
-		x->val = xmalloc((size_t)len + 1);
-		len = tw_getxattr(fs, e->ino, p, x->val, (size_t)len);
-		if (len < 0)
-			return (int)len;
+		if (len >= 0) {
+			x->val = xmalloc((size_t)len + 1);
+			len = tw_getxattr(fs, e->ino, p, x->val, (size_t)len);
+		}
+		if (len < 0) {
+			err = (int)len;
+			break;
+		}
 		x->len = (size_t)len;
 		e->nx++;
 	}
-	return 0;
+	free(list);
+	return err;
 }
 
 static int walk(struct tw_fs *fs, u64 dir, const char *prefix, int depth)
@@ -372,21 +382,24 @@ static int match_names(const struct wl *w, const struct tree *t, bool talk)
 			for (xi = 0; !xbad && xi < e->nx; xi++) {
 				const struct xat *x = &e->x[xi];
 				const struct rxat *rx = NULL;
-				u8 want[4096];
 
 				for (xj = 0; xj < r->nx; xj++)
 					if (!strcmp(r->x[xj].name, x->name))
 						rx = &r->x[xj];
 				if (!rx || rx->len != x->len ||
-				    x->len > sizeof(want)) {
+				    x->len > XVALUE_MAX) {
 					xbad = true;
 					break;
 				}
-				if (x->val)
-					memcpy(want, x->val, x->len);
-				else
+				if (x->val) {
+					xbad = memcmp(x->val, rx->val, x->len);
+				} else {
+					u8 *want = xmalloc(x->len + 1);
+
 					pat_fill(x->seed, 0, want, x->len);
-				xbad = memcmp(want, rx->val, x->len) != 0;
+					xbad = memcmp(want, rx->val, x->len);
+					free(want);
+				}
 			}
 			if (xbad) {
 				if (talk)

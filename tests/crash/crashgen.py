@@ -6,8 +6,8 @@
 # runs nothing.
 import random
 
-from crashlib import (FALLOC_MODES, NEW_KINDS, Model, op_kind, parent,
-		      workload_kinds)
+from crashlib import (BIGX_MANY, BIGX_NAMES, FALLOC_MODES, NEW_KINDS, Model,
+		      op_kind, parent, workload_kinds)
 
 
 # ---------------------------------------------------------------------------
@@ -85,6 +85,13 @@ def ace_core_ops():
 		    'u::rwx,g::r-x,g:1000:r-x,m::r-x,o::r-x'))
 	ops.append(('rmacl', 'foo', 'access'))
 	ops.append(('rmacl', 'A', 'default'))
+	# 43-45: xattrs beyond one block: a 64 KiB value (an xattr index
+	# and value blocks), 220 small ones (an index of entry blocks),
+	# the removal of the large one (valid after 43 only)
+	ops.append(('setxattr', 'foo', BIGX_NAMES[0], 65536))
+	ops.append([('setxattr', 'A/foo', '%s%03d' % (BIGX_MANY, i), 8)
+		    for i in range(220)])
+	ops.append(('removexattr', 'foo', BIGX_NAMES[0]))
 	return ops
 
 
@@ -329,6 +336,23 @@ def random_workload(seed, nops=40, profile=None, kinds=NEW_KINDS,
 				return None
 			q = fresh() if r2 < 0.75 else pick('fdlc')
 			return ('rename', p, q, 'whiteout') if q else None
+		if kind == 'bigxattr':
+			p = pick('fd')
+			if not p:
+				return None
+			have = sorted(n for n in m.get(p).xattrs
+				      if n in BIGX_NAMES)
+			if have and r2 < 0.25:
+				return ('removexattr', p, xrnd.choice(have))
+			if r2 < 0.4:
+				# a run of small names, set one by one
+				return [('setxattr', p, '%s%03d' % (BIGX_MANY, i),
+					 8, xrnd.randint(1, 1 << 30))
+					for i in range(xrnd.randint(150, 300))]
+			return ('setxattr', p, xrnd.choice(BIGX_NAMES),
+				xrnd.choice((4000, 20000, 65536,
+					     xrnd.randint(3501, 65536))),
+				xrnd.randint(1, 1 << 30))
 		# acl
 		if r2 < 0.15:
 			p = pick('fd')
@@ -350,10 +374,24 @@ def random_workload(seed, nops=40, profile=None, kinds=NEW_KINDS,
 		tries += 1
 		if kinds and xrnd.random() < new_rate:
 			op = new_op()
-			if op is None or not m.valid(op):
+			if isinstance(op, list):
+				# a run of ops (bigxattr's many names): as far
+				# as they are valid
+				run = []
+				for o in op:
+					if not m.valid(o):
+						break
+					m.apply(o)
+					run.append(o)
+				if not run:
+					continue
+				ops.extend(run)
+				op = run[-1]
+			elif op is None or not m.valid(op):
 				continue
-			m.apply(op)
-			ops.append(op)
+			else:
+				m.apply(op)
+				ops.append(op)
 			if xrnd.random() < 0.3:
 				t = sorted(p for p, i in m.paths.items()
 					   if m.objs[i].type in 'fd')

@@ -453,10 +453,16 @@ class Model:
 				if k == 'removexattr':
 					return name in o.xattrs
 				val = (op[3], 0)
-			# an inode's xattrs share one 4 KiB block (4056 bytes
-			# of entries); stay well inside it
 			x = dict(o.xattrs)
 			x[name] = val
+			if k == 'setxattr' and is_bigxattr(op):
+				# the limits of docs/format.md 11.6: a value of
+				# at most 64 KiB, names that one listxattr()
+				# can return (64 KiB)
+				return op[3] <= 65536 and \
+					sum(len(n) + 1 for n in x) <= 65536
+			# the older ops keep an inode's xattrs in one 4 KiB
+			# block (4056 bytes of entries), well inside it
 			return sum(len(n) + xattr_len(v) + 16 for n, v in
 				   x.items()) <= 3500
 		if k in ('fsync', 'fdatasync'):
@@ -682,9 +688,27 @@ def final_model(ops):
 # The kinds of operation that came with O_TMPFILE, RENAME_WHITEOUT and
 # POSIX ACLs, and the homes that have them: the FUSE home has no O_TMPFILE
 # (libfuse 3.14 has no tmpfile operation; the daemon answers EOPNOTSUPP).
-NEW_KINDS = ('tmpfile', 'whiteout', 'acl')
+NEW_KINDS = ('tmpfile', 'whiteout', 'acl', 'bigxattr')
 HOME_KINDS = {'core': NEW_KINDS, 'kernel': NEW_KINDS,
-	      'fuse': ('whiteout', 'acl')}
+	      'fuse': ('whiteout', 'acl', 'bigxattr')}
+
+# bigxattr: attributes beyond one 4 KiB block (docs/format.md 11.6): a
+# value longer than BIGX_MIN bytes, or any name under BIGX_MANY (many
+# small ones, so that an inode's entries outgrow one block).  The older
+# setxattr ops stay inside one block (Model.valid), so that the old
+# workloads are what they were.
+BIGX_MIN = 3500
+BIGX_MANY = 'user.many.'
+BIGX_NAMES = ('user.big0', 'user.big1')
+
+
+def is_bigxattr(op):
+	if op[0] == 'setxattr':
+		return op[3] > BIGX_MIN or op[2].startswith(BIGX_MANY) or \
+			op[2] in BIGX_NAMES
+	if op[0] == 'removexattr':
+		return op[2].startswith(BIGX_MANY) or op[2] in BIGX_NAMES
+	return False
 
 
 def op_kind(op):
@@ -700,6 +724,8 @@ def op_kind(op):
 		return 'whiteout'
 	if k in ('setacl', 'rmacl'):
 		return 'acl'
+	if is_bigxattr(op):
+		return 'bigxattr'
 	return None
 
 
