@@ -172,6 +172,11 @@ static int set_size(struct tw_fs *fs, struct tw_ictx *ic, u64 size,
 			err = tw_zero_tail(fs, ic, old, size);
 			if (err)
 				return err;
+		} else if (size > old && (old & (TW_BLOCK_SIZE - 1))) {
+			/* the home zeroed the old last block's tail in its
+			 * page cache: that page reaches the device before
+			 * the commit that makes the tail part of the file */
+			tw_txn_ordered(fs, ic->ino);
 		}
 		TW_SET64(ic->di, i_size, size);
 		return 0;

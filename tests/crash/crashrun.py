@@ -154,6 +154,23 @@ def randoms(n, seed, nops=40, kinds=crashlib.NEW_KINDS,
 		for i in range(n)]
 
 
+def tail_regressions():
+	"""A file shrunk into the middle of a block, made durable, then grown
+	again (truncate, fallocate, a write past the end) and another file's
+	fsync: the kernel home zeroes the old last block's tail in its page
+	cache, and that page must reach the disk before the commit of the new
+	size (docs/crash.md, Findings).  The kernel failed the first two."""
+	a = [('create', 'g', 0o644), ('create', 'f', 0o644),
+	     ('write', 'f', 0, 8000, 7), ('fsync', 'f'), ('truncate', 'f', 1),
+	     ('sync',)]
+	end = [('fsync', 'g'), ('umount',)]
+	return [('tail-truncate', a + [('truncate', 'f', 5000)] + end, 'ace'),
+		('tail-falloc', a + [('fallocate', 'f', 0, 0, 5000)] + end,
+		 'ace'),
+		('tail-write', a + [('write', 'f', 6000, 100, 9)] + end,
+		 'ace')]
+
+
 def ace1_all(kinds=crashlib.NEW_KINDS):
 	return [(n, o, 'ace') for n, o in crashgen.ace_space(1, kinds)]
 
@@ -174,7 +191,7 @@ SUITES = {
 			randoms(2, 2, kinds=K),
 		'kernel': lambda K: ace1_rotated(2, K) + ace2_sample(6, 3) +
 			ace2_new(2, 3, K) + ace2_inherit(K, 2) +
-			randoms(2, 3, kinds=K),
+			randoms(2, 3, kinds=K) + tail_regressions(),
 		'early1': lambda K: ace1_rotated(0, ())[:10],
 		'early2': lambda K: ace1_rotated(0, ())[:10],
 	},
@@ -186,7 +203,7 @@ SUITES = {
 			randoms(20, 2, 60, K),
 		'kernel': lambda K: ace1_all(K) + ace2_sample(200, 3) +
 			ace2_new(100, 3, K) + ace2_inherit(K) +
-			randoms(10, 3, 60, K),
+			randoms(10, 3, 60, K) + tail_regressions(),
 		'early1': lambda K: ace1_all(()),
 		'early2': lambda K: ace1_all(()),
 	},
