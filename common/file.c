@@ -4,15 +4,26 @@
  *
  * Layer: core (common/).  Calls inode.c, journal.c and the environment.
  *
- * Two data paths share one block map.  tw_read/tw_write move data through
- * the environment's block buffers; user space uses them.  The kernel uses
- * its page cache and asks tw_bmap() where blocks live.
+ * Two data paths share one block map.  tw_read/tw_write (user space:
+ * the FUSE home, the tools) find runs of consecutive device blocks in the
+ * map and move whole blocks between the device and the caller's memory
+ * with tw_dev_read_data()/tw_dev_write_data(), as the kernel's
+ * address-space operations do; only the partial blocks of a request go
+ * through the block buffers.  tw_read_runs() hands the runs to a home that
+ * moves the bytes itself (splice).  The kernel uses its page cache and
+ * asks tw_bmap() where blocks live.
  *
  * Ordering ("ordered mode"): a newly allocated block is filled completely
- * (the caller's bytes, zeros elsewhere) and its buffer marked dirty before
- * the transaction that links it commits; a commit writes every dirty
- * buffer before its commit block, so a file never shows a block that was
- * not written for it.
+ * (the caller's bytes, zeros elsewhere) before the transaction that links
+ * it commits: a whole block is written to the device before the handle
+ * that allocated it ends, a partial one into a dirty buffer; a commit
+ * waits for every handle, writes every dirty buffer and flushes before
+ * its commit block, so a file never shows a block that was not written
+ * for it.
+ *
+ * Locking: a read holds the inode's lock (shared) from the map lookup
+ * until the blocks are read, so a truncate cannot free them meanwhile; a
+ * write holds it exclusively, with its transaction handle.
  */
 #include "tw_int.h"
 
@@ -72,6 +83,69 @@ void tw_touch_atime(struct tw_fs *fs, u64 ino)
 	tw_txn_end(fs, TW_CR_INODE, err);
 }
 
+/*
+ * The run of logical blocks from @lblk on (at most @max) that is either
+ * one hole or mapped to consecutive device blocks: its length, with its
+ * first device block in *@pblk (0: a hole).  The caller holds the inode
+ * locked, so the map stays as it is while the run is read or written.
+ */
+static int map_run(struct tw_fs *fs, struct tw_ictx *ic, u32 lblk, u32 max,
+		   u64 *pblk, u32 *len)
+{
+	u64 first, next;
+	u32 n = 1;
+	int err;
+
+	err = tw_map_lookup(fs, ic, lblk, &first);
+	if (err)
+		return err;
+	while (n < max) {
+		err = tw_map_lookup(fs, ic, lblk + n, &next);
+		if (err)
+			return err;
+		if (first ? next != first + n : next != 0)
+			break;
+		n++;
+	}
+	*pblk = first;
+	*len = n;
+	return 0;
+}
+
+/* Most blocks one tw_dev_read_data()/tw_dev_write_data() call gets. */
+#define DATA_RUN 256u
+
+/* Bytes [@boff, @boff + @n) of logical block @lblk, through its buffer. */
+static int read_partial(struct tw_fs *fs, struct tw_ictx *ic, u32 lblk,
+			u32 boff, u8 *dst, u32 n)
+{
+	struct tw_buf *b;
+	u64 pblk;
+	int err;
+
+	err = tw_map_lookup(fs, ic, lblk, &pblk);
+	if (err)
+		return err;
+	if (!pblk) {
+		memset(dst, 0, n);
+		return 0;
+	}
+	err = tw_buf_read(fs->dev, pblk, &b);
+	if (err)
+		return err;
+	memcpy(dst, (u8 *)tw_bdata(b) + boff, n);
+	tw_buf_release(b);
+	return 0;
+}
+
+/*
+ * Whole blocks go straight from the device into @buf, a run of
+ * consecutive device blocks at a time (tw_dev_read_data(), which copies
+ * a block from its buffer if one is cached); holes are zeroed; a partial
+ * block at either end goes through its buffer.  The inode stays locked
+ * (shared) throughout, so a truncate cannot free a mapped block before it
+ * is read.
+ */
 ssize_t tw_read(struct tw_fs *fs, u64 ino, u64 off, void *buf, size_t len)
 {
 	struct tw_ictx ic;
@@ -95,26 +169,34 @@ ssize_t tw_read(struct tw_fs *fs, u64 ino, u64 off, void *buf, size_t len)
 		len = (size_t)(size - off);
 	while (done < len) {
 		u64 pos = off + done, pblk;
+		u32 lblk = (u32)(pos >> TW_BLOCK_SHIFT);
 		u32 boff = (u32)(pos & (TW_BLOCK_SIZE - 1));
-		size_t n = TW_BLOCK_SIZE - boff;
-		struct tw_buf *b;
+		size_t left = len - done;
+		u32 whole, n;
 
-		if (n > len - done)
-			n = len - done;
-		err = tw_map_lookup(fs, &ic, (u32)(pos >> TW_BLOCK_SHIFT),
-				    &pblk);
-		if (err)
-			break;
-		if (!pblk) {
-			memset(dst + done, 0, n);
-		} else {
-			err = tw_buf_read(fs->dev, pblk, &b);
+		if (boff || left < TW_BLOCK_SIZE) {
+			n = TW_BLOCK_SIZE - boff;
+			if (n > left)
+				n = (u32)left;
+			err = read_partial(fs, &ic, lblk, boff, dst + done, n);
 			if (err)
 				break;
-			memcpy(dst + done, (u8 *)tw_bdata(b) + boff, n);
-			tw_buf_release(b);
+			done += n;
+			continue;
 		}
-		done += n;
+		whole = left / TW_BLOCK_SIZE > DATA_RUN ?
+				DATA_RUN :
+				(u32)(left / TW_BLOCK_SIZE);
+		err = map_run(fs, &ic, lblk, whole, &pblk, &n);
+		if (err)
+			break;
+		if (!pblk)
+			memset(dst + done, 0, (size_t)n * TW_BLOCK_SIZE);
+		else
+			err = tw_dev_read_data(fs->dev, pblk, n, dst + done);
+		if (err)
+			break;
+		done += (size_t)n * TW_BLOCK_SIZE;
 	}
 	atime = atime_due(fs, ic.di);
 put:
@@ -126,6 +208,81 @@ unlock:
 	if (atime)
 		tw_touch_atime(fs, ino);
 	return (ssize_t)done;
+}
+
+ssize_t tw_read_runs(struct tw_fs *fs, u64 ino, u64 off, size_t len,
+		     struct tw_data_run *runs, u32 max, tw_read_runs_fn fn,
+		     void *ctx)
+{
+	struct tw_ictx ic;
+	bool atime = false;
+	u64 size, pos = off, end;
+	ssize_t ret = 0;
+	u32 nr = 0;
+	int err;
+
+	if (!max)
+		return -EINVAL;
+	tw_ilock(fs, ino, false);
+	err = tw_iget(fs, ino, &ic);
+	if (err)
+		goto unlock;
+	err = check_reg(&ic);
+	if (err)
+		goto put;
+	size = TW_GET64(ic.di, i_size);
+	end = off >= size ? off : len > size - off ? size : off + len;
+	for (pos = off; pos < end;) {
+		u32 lblk = (u32)(pos >> TW_BLOCK_SHIFT);
+		u32 boff = (u32)(pos & (TW_BLOCK_SIZE - 1));
+		u64 left = end - pos, pblk, bytes, at;
+		u32 n, want;
+
+		want = (left + boff + TW_BLOCK_SIZE - 1) >> TW_BLOCK_SHIFT >
+				       DATA_RUN ?
+			       DATA_RUN :
+			       (u32)((left + boff + TW_BLOCK_SIZE - 1) >>
+				     TW_BLOCK_SHIFT);
+		err = map_run(fs, &ic, lblk, want, &pblk, &n);
+		if (err)
+			break;
+		bytes = ((u64)n << TW_BLOCK_SHIFT) - boff;
+		if (bytes > left)
+			bytes = left;
+		if (pblk) {
+			err = tw_dev_sync_data(fs->dev, pblk, n);
+			if (err)
+				break;
+			at = (pblk << TW_BLOCK_SHIFT) + boff;
+		} else {
+			at = TW_RUN_HOLE;
+		}
+		/* the same kind as the last run, and right after it */
+		if (nr && runs[nr - 1].dev_off == TW_RUN_HOLE && !pblk)
+			runs[nr - 1].len += bytes;
+		else if (nr && pblk && runs[nr - 1].dev_off != TW_RUN_HOLE &&
+			 runs[nr - 1].dev_off + runs[nr - 1].len == at)
+			runs[nr - 1].len += bytes;
+		else if (nr == max) {
+			err = -E2BIG;
+			break;
+		} else
+			runs[nr++] = (struct tw_data_run){ at, bytes };
+		pos += bytes;
+	}
+	if (!err) {
+		atime = atime_due(fs, ic.di);
+		ret = fn(ctx, runs, nr, pos - off);
+	}
+put:
+	tw_iput(&ic);
+unlock:
+	tw_iunlock(fs, ino, false);
+	if (err)
+		return err;
+	if (atime)
+		tw_touch_atime(fs, ino);
+	return ret;
 }
 
 /* Blocks written per transaction handle. */
@@ -181,6 +338,65 @@ static int write_block(struct tw_fs *fs, struct tw_ictx *ic, u64 pos,
 	return 0;
 }
 
+/*
+ * Write the whole logical blocks [@lblk, @lblk + @max) from @src straight
+ * to the device, a run of consecutive device blocks at a time
+ * (tw_dev_write_data()), giving holes new blocks while *@allocs is below
+ * @chunk.  Every block this allocates is written before it returns, so
+ * no block is ever linked without its data (ordered mode: the handle that
+ * links it is still open, and the commit's first flush covers the data).
+ * Return: 0 or a negative errno; *@nblocks receives the blocks written
+ * from the start (fewer than @max when the allocations ran out or on an
+ * error).
+ */
+static int write_whole(struct tw_fs *fs, struct tw_ictx *ic, u32 lblk, u32 max,
+		       const u8 *src, u32 *allocs, u32 chunk, u32 *nblocks)
+{
+	u32 i = 0, n = 0, written = 0;
+	u64 first = 0, p;
+	bool is_new;
+	int err = 0, e2;
+
+	while (i < max) {
+		err = tw_map_lookup(fs, ic, lblk + i, &p);
+		if (err)
+			break;
+		if (!p) {
+			if (*allocs >= chunk)
+				break;
+			err = tw_map_alloc(fs, ic, lblk + i, &p, &is_new);
+			if (err)
+				break;
+			(*allocs)++;
+		}
+		if (n && (p != first + n || n == DATA_RUN)) {
+			err = tw_dev_write_data(fs->dev, first, n,
+						src + (size_t)written *
+								TW_BLOCK_SIZE);
+			if (err)
+				break;
+			written += n;
+			n = 0;
+		}
+		if (!n)
+			first = p;
+		n++;
+		i++;
+	}
+	/* the run gathered so far, allocated blocks included, even after an
+	 * error of the map (ENOSPC): never leave one linked unwritten */
+	if (n) {
+		e2 = tw_dev_write_data(fs->dev, first, n,
+				       src + (size_t)written * TW_BLOCK_SIZE);
+		if (!e2)
+			written += n;
+		else if (!err)
+			err = e2;
+	}
+	*nblocks = written;
+	return err;
+}
+
 static ssize_t do_write(struct tw_fs *fs, u64 ino, u64 off, const void *buf,
 			size_t len)
 {
@@ -198,10 +414,12 @@ static ssize_t do_write(struct tw_fs *fs, u64 ino, u64 off, const void *buf,
 	credits = chunk_credits(fs, &chunk);
 	tw_dlock(fs, ino, false);
 	do {
-		u32 blocks = 0;
+		u32 allocs = 0;
+		bool changed = false;
 
-		/* one transaction handle per chunk: a large write does not
-		 * hold back commits, nor exceed a transaction */
+		/* one transaction handle per chunk of allocations: a large
+		 * write does not hold back commits, nor exceed a
+		 * transaction; overwriting allocates nothing */
 		err = tw_txn_begin(fs, credits);
 		if (err)
 			break;
@@ -209,29 +427,52 @@ static ssize_t do_write(struct tw_fs *fs, u64 ino, u64 off, const void *buf,
 		err = tw_iget(fs, ino, &ic);
 		if (!err) {
 			err = check_reg(&ic);
-			while (!err && done < len && blocks < chunk) {
+			while (!err && done < len && allocs < chunk) {
 				u64 pos = off + done;
 				u64 size = TW_GET64(ic.di, i_size);
-				u32 n = TW_BLOCK_SIZE -
-					(u32)(pos & (TW_BLOCK_SIZE - 1));
+				u32 boff = (u32)(pos & (TW_BLOCK_SIZE - 1));
+				size_t left = len - done, n;
+				u32 whole, nb = 0;
 
-				if (n > len - done)
-					n = (u32)(len - done);
 				/* a write past the end exposes the stale tail
 				 * of the old last block: zero it first */
 				if (pos > size)
 					err = tw_zero_tail(fs, &ic, size, pos);
-				if (!err)
-					err = write_block(fs, &ic, pos,
-							  src + done, n);
 				if (err)
 					break;
-				done += n;
-				blocks++;
-				if (pos + n > size)
-					TW_SET64(ic.di, i_size, pos + n);
+				if (boff || left < TW_BLOCK_SIZE) {
+					/* a partial block: read-modify-write
+					 * through its buffer */
+					n = TW_BLOCK_SIZE - boff;
+					if (n > left)
+						n = left;
+					err = write_block(fs, &ic, pos,
+							  src + done, (u32)n);
+					if (err)
+						break;
+					allocs++;
+				} else {
+					whole = left / TW_BLOCK_SIZE >
+								TW_MAX_LBLK ?
+							TW_MAX_LBLK :
+							(u32)(left /
+							      TW_BLOCK_SIZE);
+					err = write_whole(
+						fs, &ic,
+						(u32)(pos >> TW_BLOCK_SHIFT),
+						whole, src + done, &allocs,
+						chunk, &nb);
+					n = (size_t)nb * TW_BLOCK_SIZE;
+				}
+				if (n) {
+					changed = true;
+					done += n;
+					if (pos + n > size)
+						TW_SET64(ic.di, i_size,
+							 pos + n);
+				}
 			}
-			if (blocks) {
+			if (changed) {
 				int e2;
 
 				tw_touch(ic.di, true, true);

@@ -9,6 +9,8 @@
  *
  *   - basic types and a few string functions,
  *   - block buffers on one block device, and the device flush,
+ *   - file data moved in runs of blocks without buffers, coherent with
+ *     them,
  *   - memory allocation (with the size given back on free),
  *   - sleeping locks (mutexes and reader/writer semaphores),
  *   - wall-clock time as signed 64-bit nanoseconds,
@@ -217,13 +219,65 @@ int tw_dev_writeback(struct tw_dev *dev);
  */
 int tw_dev_flush(struct tw_dev *dev);
 
+/*
+ * File data without block buffers.  tw_read() and tw_write() move whole
+ * blocks of file data between the device and the caller's memory in runs
+ * found through the block map, as the kernel's address-space operations
+ * do; the block buffers above are for metadata (and for the partial blocks
+ * of a write, which need a read-modify-write).  The two calls below keep
+ * the two views of a block coherent: the caller holds the lock of the
+ * inode the blocks belong to, so nobody else reads or writes them through
+ * buffers meanwhile, but a buffer of such a block may still be cached from
+ * before (a partial write, or the block's earlier life as metadata or as
+ * another file's data) and may be dirty.
+ */
+
+/**
+ * tw_dev_read_data() - read @n blocks starting at @blk into @dst (@n *
+ * 4096 bytes, any alignment).  A block whose buffer is cached and up to
+ * date is copied from the buffer (it may be dirty: newer than the device);
+ * the others are read from the device, adjacent ones in one request.
+ * @blk + @n must not pass the device size given at mount.
+ *
+ * Return: 0 or a negative errno (-EIO on a failed read).
+ */
+int tw_dev_read_data(struct tw_dev *dev, u64 blk, u32 n, void *dst);
+
+/**
+ * tw_dev_write_data() - write @n blocks starting at @blk from @src (@n *
+ * 4096 bytes, any alignment) to the device and wait for the writes to
+ * complete (completion is not durability: see tw_dev_flush()).  A cached
+ * buffer of any of these blocks is dropped or given the new contents and
+ * made clean, so that no later writeback of an older buffer can overwrite
+ * them and no later tw_buf_read() returns older bytes.  An ordered-mode
+ * caller writes a new block's data with this before the transaction that
+ * links the block ends its handle: the commit's first flush then covers
+ * the data.
+ *
+ * Return: 0 or a negative errno (-EIO: some of the blocks may have been
+ * written).
+ */
+int tw_dev_write_data(struct tw_dev *dev, u64 blk, u32 n, const void *src);
+
+/**
+ * tw_dev_sync_data() - make the device hold the newest contents of the
+ * @n blocks from @blk: write (and wait for) the cached buffers among them
+ * that are dirty.  For a home that reads file data from the device by
+ * itself (tw_read_runs()).
+ *
+ * Return: 0 or -EIO.
+ */
+int tw_dev_sync_data(struct tw_dev *dev, u64 blk, u32 n);
+
 /**
  * tw_dev_write_file_data() - write and wait for the page-cache data of
  * inode @ino (0: of every inode) before a journal commit that makes blocks
  * newly allocated to it visible.  The core calls this for every inode that
  * tw_bmap() allocated blocks for in the committing transaction.  In user
- * space the core writes data through tw_buf_write() itself, so this is a
- * no-op there; the kernel writes the inode's dirty pages.
+ * space the core writes file data itself (tw_dev_write_data() inside the
+ * allocating handle, partial blocks as dirty buffers that the commit
+ * writes), so this is a no-op there; the kernel writes the inode's dirty
+ * pages.
  *
  * Return: 0 or a negative errno.
  */

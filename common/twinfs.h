@@ -307,6 +307,45 @@ int tw_evict(struct tw_fs *fs, u64 ino);
 /** tw_read() - read up to @len bytes at @off; returns bytes read. */
 ssize_t tw_read(struct tw_fs *fs, u64 ino, u64 off, void *buf, size_t len);
 
+/**
+ * struct tw_data_run - where some bytes of a file live (tw_read_runs()):
+ * @dev_off: their byte offset on the device, or TW_RUN_HOLE (zeros)
+ * @len: how many bytes
+ */
+struct tw_data_run {
+	u64 dev_off;
+	u64 len;
+};
+
+#define TW_RUN_HOLE (~0ull)
+
+/**
+ * tw_read_runs_fn - receives the runs of a read: @n of them, in file
+ * order, @total bytes in all.  Called with the file locked: its blocks
+ * stay where the runs say until it returns.  Its return value is
+ * tw_read_runs()'s.
+ */
+typedef ssize_t (*tw_read_runs_fn)(void *ctx, const struct tw_data_run *runs,
+				   u32 n, u64 total);
+
+/**
+ * tw_read_runs() - tw_read() for a home that moves the bytes itself (from
+ * the device to its caller, e.g. with splice(2)): the device ranges and
+ * holes of bytes [@off, @off + @len) (clamped to the size) go to @fn,
+ * which must have moved them before it returns.  Cached buffers of those
+ * blocks that are newer than the device (a partial write's) are written
+ * first, so the device holds every byte @fn is pointed at.  @runs has
+ * room for @max runs.  Updates atime as tw_read() does.
+ *
+ * Return: what @fn returned, or a negative errno if it was not called:
+ * -E2BIG if the bytes need more than @max runs (tw_read() can read them),
+ * or the error met on the way (the read is never cut short: a home must
+ * not answer a short read before the end of a file).
+ */
+ssize_t tw_read_runs(struct tw_fs *fs, u64 ino, u64 off, size_t len,
+		     struct tw_data_run *runs, u32 max, tw_read_runs_fn fn,
+		     void *ctx);
+
 /** tw_write() - write @len bytes at @off, extending the file; returns
  * bytes written (short only on error after some progress). */
 ssize_t tw_write(struct tw_fs *fs, u64 ino, u64 off, const void *buf,

@@ -4,7 +4,9 @@
  * create, read, write, flush, release, fsync, fallocate.
  *
  * Layer: fusefs (user space).  Calls the core API (twinfs.h), the helpers
- * of ops.h, libfuse3's low-level API and the C library.
+ * of ops.h, the device API of the user-space environment (tw_user.h: the
+ * image's descriptor, for splice), libfuse3's low-level API and the C
+ * library.
  */
 #include "ops.h"
 
@@ -19,12 +21,16 @@ static pthread_once_t buf_once = PTHREAD_ONCE_INIT;
 
 struct tbuf {
 	size_t size;
-	char data[];
+	void *data; /* page-aligned, for an image opened with O_DIRECT */
 };
 
 static void buf_free(void *p)
 {
-	free(p);
+	struct tbuf *b = p;
+
+	if (b)
+		free(b->data);
+	free(b);
 }
 
 static void buf_key_init(void)
@@ -32,7 +38,7 @@ static void buf_key_init(void)
 	pthread_key_create(&buf_key, buf_free);
 }
 
-/* A per-thread buffer of at least @size bytes. */
+/* A per-thread, page-aligned buffer of at least @size bytes. */
 static void *thread_buf(size_t size)
 {
 	struct tbuf *b;
@@ -41,10 +47,16 @@ static void *thread_buf(size_t size)
 	b = pthread_getspecific(buf_key);
 	if (b && b->size >= size)
 		return b->data;
-	free(b);
-	b = malloc(sizeof(*b) + size);
-	pthread_setspecific(buf_key, b);
-	if (!b)
+	if (!b) {
+		b = calloc(1, sizeof(*b));
+		if (!b)
+			return NULL;
+		pthread_setspecific(buf_key, b);
+	}
+	free(b->data);
+	b->data = NULL;
+	b->size = 0;
+	if (posix_memalign(&b->data, 4096, size ? size : 1))
 		return NULL;
 	b->size = size;
 	return b->data;
@@ -102,6 +114,93 @@ static void tf_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 	}
 }
 
+/* ---- reading ---- */
+
+/* Runs of one spliced read: enough for any unfragmented 1 MiB read; a
+ * more fragmented one is read into memory instead (tw_read_runs()). */
+#define SPLICE_RUNS 64
+
+static void *zeros;
+static pthread_once_t zeros_once = PTHREAD_ONCE_INIT;
+
+static void zeros_init(void)
+{
+	zeros = calloc(1, TF_MAX_IO);
+}
+
+struct splice_read {
+	fuse_req_t req;
+	int fd;
+	bool replied;
+};
+
+/*
+ * Called by the core with the file locked: reply with the image's ranges
+ * (FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK: libfuse splices them from the image
+ * into /dev/fuse, or reads them into memory where it cannot splice) and
+ * zeros for holes.  The lock keeps the blocks the file's until the reply
+ * has taken their bytes.
+ */
+static ssize_t reply_runs(void *ctx, const struct tw_data_run *runs, u32 n,
+			  u64 total)
+{
+	struct splice_read *sr = ctx;
+	/* a bufvec of n buffers: its buf[] is a trailing array, reached
+	 * through a pointer (not a struct member of fixed size) */
+	_Alignas(struct fuse_bufvec) char
+		space[sizeof(struct fuse_bufvec) +
+		      SPLICE_RUNS * sizeof(struct fuse_buf)];
+	struct fuse_bufvec *bv = (struct fuse_bufvec *)space;
+	struct fuse_buf *b;
+	u32 i;
+	int err;
+
+	memset(space, 0, sizeof(space));
+	bv->count = n ? n : 1;
+	bv->buf[0].mem = zeros; /* (an empty reply) */
+	for (i = 0; i < n; i++) {
+		b = &bv->buf[i];
+		b->size = (size_t)runs[i].len;
+		if (runs[i].dev_off == TW_RUN_HOLE) {
+			b->mem = zeros;
+		} else {
+			b->flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK;
+			b->fd = sr->fd;
+			b->pos = (off_t)runs[i].dev_off;
+		}
+	}
+	err = fuse_reply_data(sr->req, bv, FUSE_BUF_SPLICE_MOVE);
+	sr->replied = true;
+	return err ? err : (ssize_t)total;
+}
+
+/*
+ * With -o splice, from the image to /dev/fuse without passing through the
+ * daemon's memory (docs/fuse.md, "The data path").  Returns false if the
+ * read must take the other way (no image descriptor, no zero buffer, too
+ * fragmented); true once the request is answered.
+ */
+static bool read_spliced(struct tf_state *s, fuse_req_t req, fuse_ino_t ino,
+			 size_t size, off_t off)
+{
+	struct tw_data_run runs[SPLICE_RUNS];
+	struct splice_read sr = { req, -1, false };
+	ssize_t n;
+
+	sr.fd = tw_backend_file_fd(tw_udev_backend(s->dev));
+	pthread_once(&zeros_once, zeros_init);
+	if (sr.fd < 0 || !zeros || size > TF_MAX_IO)
+		return false;
+	n = tw_read_runs(s->fs, ino, (u64)off, size, runs, SPLICE_RUNS,
+			 reply_runs, &sr);
+	if (n == -E2BIG)
+		return false;
+	/* an error before the reply; after it, libfuse has the request */
+	if (n < 0 && !sr.replied)
+		tf_reply_err(req, (int)n);
+	return true;
+}
+
 static void tf_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		    struct fuse_file_info *fi)
 {
@@ -114,6 +213,10 @@ static void tf_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		tf_reply_err(req, EINVAL);
 		return;
 	}
+	if (s->cfg->splice && read_spliced(s, req, ino, size, off))
+		return;
+	/* one copy: the core reads whole blocks from the image straight
+	 * into this buffer (page-aligned, for image_cache=direct) */
 	buf = thread_buf(size);
 	if (!buf) {
 		tf_reply_err(req, ENOMEM);
@@ -176,7 +279,8 @@ static void tf_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
 
 /*
  * With splice, the data of a WRITE may arrive in a pipe: copy it out into a
- * per-thread buffer.  Data already in memory goes to the core as it is.
+ * per-thread buffer.  Data already in memory goes to the core as it is,
+ * which writes whole blocks straight from it to the image.
  */
 static void tf_write_buf(fuse_req_t req, fuse_ino_t ino, struct fuse_bufvec *in,
 			 off_t off, struct fuse_file_info *fi)

@@ -73,6 +73,9 @@ struct tf_config {
 	bool keep_cache; /* keep page cache across opens */
 	bool splice; /* splice(2) requests and replies */
 	unsigned long long cache_bytes; /* daemon's block cache */
+	/* how the kernel caches the image below: 0 (its page cache keeps
+	 * it), TW_UDEV_NOCACHE or TW_UDEV_DIRECT (image_cache=) */
+	unsigned int image_cache;
 	unsigned int commit_interval; /* s between age-based commits */
 
 	/* behaviour */

@@ -42,6 +42,8 @@ struct req {
 	bool have_entry, have_attr, have_negative;
 	unsigned long long cache_mb;
 	bool have_cache;
+	unsigned int image_cache;
+	bool have_image_cache;
 	unsigned int commit;
 	bool have_commit;
 };
@@ -104,6 +106,10 @@ void tf_usage(FILE *f)
 		"                      keep a file's page cache when it is opened again\n"
 		"  splice, no_splice   move request data with splice(2)\n"
 		"  cache_mb=N          the daemon's block cache (MiB, default 64)\n"
+		"  image_cache=page|drop|direct\n"
+		"                      how the kernel caches the image below the daemon:\n"
+		"                      its page cache keeps it, drops each range after\n"
+		"                      use, or is bypassed (O_DIRECT)\n"
 		"  commit_interval=S   commit transactions older than S seconds (default\n"
 		"                      5; 0: only when full, on fsync and at unmount)\n"
 		"\n"
@@ -408,6 +414,18 @@ static int one_option(struct tf_config *cfg, struct req *r, char *opt)
 				val);
 		r->cache_mb = n;
 		r->have_cache = true;
+	} else if (VALUE("image_cache")) {
+		if (!strcmp(val, "page"))
+			r->image_cache = 0;
+		else if (!strcmp(val, "drop"))
+			r->image_cache = TW_UDEV_NOCACHE;
+		else if (!strcmp(val, "direct"))
+			r->image_cache = TW_UDEV_DIRECT;
+		else
+			return usage_err(
+				"bad value for image_cache: '%s' (page, drop or direct)",
+				val);
+		r->have_image_cache = true;
 	} else if (VALUE("commit_interval")) {
 		if (parse_uint(val, 86400, &n))
 			return usage_err(
@@ -523,6 +541,14 @@ static int option_list(struct tf_config *cfg, struct req *r, const char *list)
 
 /* ---- profiles ---- */
 
+/* image_cache of both profiles (docs/fuse.md, "The data path") */
+#define IMAGE_CACHE_DEFAULT TW_UDEV_DIRECT
+
+static const char *image_cache_name(unsigned int v)
+{
+	return v == TW_UDEV_DIRECT ? "direct" : v ? "drop" : "page";
+}
+
 static void apply_profile(struct tf_config *c, const char *name)
 {
 	bool opt = !strcmp(name, "optimized");
@@ -540,6 +566,7 @@ static void apply_profile(struct tf_config *c, const char *name)
 	c->keep_cache = opt;
 	c->splice = false;
 	c->cache_bytes = TW_UDEV_DEFAULT_CACHE;
+	c->image_cache = IMAGE_CACHE_DEFAULT;
 	c->commit_interval = 5;
 }
 
@@ -593,6 +620,8 @@ static int apply(struct tf_config *c, struct req *r)
 		OVERRIDE(splice, (bool)r->splice.val, r->splice.name);
 	if (r->have_cache)
 		OVERRIDE(cache_bytes, r->cache_mb << 20, "cache_mb");
+	if (r->have_image_cache)
+		OVERRIDE(image_cache, r->image_cache, "image_cache");
 	if (r->have_commit)
 		OVERRIDE(commit_interval, r->commit, "commit_interval");
 #undef OVERRIDE
@@ -698,7 +727,8 @@ void tf_describe(const struct tf_config *c, char *buf, size_t len)
 	snprintf(buf, len,
 		 "profile %s%s%s%s: %s, %s, max_write=%s, max_read=%s, "
 		 "max_pages=%u, entry_timeout=%gs, attr_timeout=%gs, "
-		 "negative_timeout=%gs, %s, %s, cache=%s, commit_interval=%us",
+		 "negative_timeout=%gs, %s, %s, cache=%s, image_cache=%s, "
+		 "commit_interval=%us",
 		 c->profile, c->overridden[0] ? " (overridden: " : "",
 		 c->overridden, c->overridden[0] ? ")" : "", threads,
 		 c->writeback_cache ? "writeback_cache" : "no_writeback_cache",
@@ -709,5 +739,5 @@ void tf_describe(const struct tf_config *c, char *buf, size_t len)
 		 c->keep_cache ? "keep_cache" : "no_keep_cache",
 		 c->splice ? "splice" : "no_splice",
 		 fmt_size(c->cache_bytes, cache, sizeof(cache)),
-		 c->commit_interval);
+		 image_cache_name(c->image_cache), c->commit_interval);
 }

@@ -258,7 +258,7 @@ static void *stats_thread(void *arg)
 			break;
 		tw_udev_get_stats(st->dev, &us);
 		tf_logf(TW_LOG_INFO,
-			"stats: %llu inodes held by the kernel; block cache %llu hits, %llu misses, %llu cached, %llu dirty, %llu evictions; device %llu reads (%llu blocks), %llu writes (%llu blocks), %llu flushes, %llu errors",
+			"stats: %llu inodes held by the kernel; block cache %llu hits, %llu misses, %llu cached, %llu dirty, %llu evictions; device %llu reads (%llu blocks), %llu writes (%llu blocks), %llu flushes, %llu errors; file data beside the cache %llu reads (%llu blocks), %llu writes (%llu blocks), %llu blocks found cached",
 			(unsigned long long)tf_icount(st->itab),
 			(unsigned long long)us.hits,
 			(unsigned long long)us.misses,
@@ -270,7 +270,12 @@ static void *stats_thread(void *arg)
 			(unsigned long long)us.writes,
 			(unsigned long long)us.write_blocks,
 			(unsigned long long)us.flushes,
-			(unsigned long long)us.io_errors);
+			(unsigned long long)us.io_errors,
+			(unsigned long long)us.data_reads,
+			(unsigned long long)us.data_read_blocks,
+			(unsigned long long)us.data_writes,
+			(unsigned long long)us.data_write_blocks,
+			(unsigned long long)us.data_hits);
 	}
 	return NULL;
 }
@@ -300,7 +305,7 @@ static void stats_end(void)
 static struct tw_dev *open_image(struct tf_config *cfg, unsigned int flags,
 				 int *err)
 {
-	flags |= TW_UDEV_EXCL;
+	flags |= TW_UDEV_EXCL | cfg->image_cache;
 	if (cfg->record)
 		return tf_record_open(cfg->image, flags, cfg->record, err);
 	return tw_udev_open(cfg->image, flags, err);

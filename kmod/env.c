@@ -121,6 +121,77 @@ int tw_dev_flush(struct tw_dev *dev)
 }
 
 /*
+ * File data without buffers (tw_dev_read_data(), tw_dev_write_data(),
+ * tw_dev_sync_data()).  The module moves file data through the inode's
+ * page cache and tw_bmap() and never calls tw_read(), tw_write() or
+ * tw_read_runs(), the core's only callers of these (twinfs_core.ko
+ * exports the first two, twinfs.ko does not use them), so they are on no
+ * path of the kernel home.  They are implemented all the same, correctly
+ * and simply, a block at a time through the block device's buffer cache:
+ * the buffers tw_buf_read() uses, so they are coherent with the core's
+ * metadata buffers as the contract asks.  (Not with a file's page cache,
+ * which tw_write()'s buffer path never was either.)
+ */
+int tw_dev_read_data(struct tw_dev *dev, u64 blk, u32 n, void *dst)
+{
+	struct buffer_head *bh;
+	u32 i;
+
+	for (i = 0; i < n; i++) {
+		bh = sb_bread(SB(dev), blk + i);
+		if (!bh)
+			return -EIO;
+		memcpy((u8 *)dst + (size_t)i * SB(dev)->s_blocksize, bh->b_data,
+		       SB(dev)->s_blocksize);
+		brelse(bh);
+	}
+	return 0;
+}
+
+int tw_dev_write_data(struct tw_dev *dev, u64 blk, u32 n, const void *src)
+{
+	struct buffer_head *bh;
+	int err = 0;
+	u32 i;
+
+	for (i = 0; i < n && !err; i++) {
+		bh = sb_getblk(SB(dev), blk + i);
+		if (!bh)
+			return -ENOMEM;
+		lock_buffer(bh);
+		memcpy(bh->b_data,
+		       (const u8 *)src + (size_t)i * SB(dev)->s_blocksize,
+		       SB(dev)->s_blocksize);
+		clear_bit(BH_TwVerified, &bh->b_state);
+		set_buffer_uptodate(bh);
+		unlock_buffer(bh);
+		mark_buffer_dirty(bh);
+		err = sync_dirty_buffer(bh);
+		brelse(bh);
+	}
+	return err;
+}
+
+int tw_dev_sync_data(struct tw_dev *dev, u64 blk, u32 n)
+{
+	struct buffer_head *bh;
+	int err = 0;
+	u32 i;
+
+	for (i = 0; i < n && !err; i++) {
+		bh = sb_find_get_block(SB(dev), blk + i);
+		if (!bh)
+			continue;
+		if (buffer_dirty(bh))
+			err = sync_dirty_buffer(bh);
+		else
+			wait_on_buffer(bh);
+		brelse(bh);
+	}
+	return err;
+}
+
+/*
  * Ordered data.  A commit asks for the dirty pages of files that got new
  * blocks.  It runs with the journal locked, so it must neither wait for an
  * inode being freed (whose eviction may wait for the journal) nor drop the

@@ -35,6 +35,16 @@
  *    the block should hold, and a later writeback tries again.
  *  - The core may modify a buffer it holds while writeback writes it (as in
  *    the kernel); the journal, not the cache, makes that safe.
+ *  - File data pass beside the cache (tw_dev_read_data(),
+ *    tw_dev_write_data(): whole blocks between the backend and the
+ *    caller's memory), so the cache holds metadata and the partial blocks
+ *    of writes.  The two stay coherent per block: a read takes a cached,
+ *    up-to-date buffer (it may be newer than the device) instead of the
+ *    device; a write drops an unreferenced buffer (dirty or not) or gives
+ *    a referenced one the new contents, clean and WRITING until the
+ *    backend has them, after waiting for an I/O in flight.  The caller
+ *    holds the lock of the inode that owns the blocks, so nobody creates
+ *    or changes their buffers meanwhile.
  */
 #include "tw_user_int.h"
 
@@ -241,16 +251,16 @@ static void io_error(struct tw_dev *dev, const char *what, u64 blk, u32 n,
 		tw_log(dev, TW_LOG_ERR, "suppressing further I/O errors");
 }
 
-static int backend_read(struct tw_dev *dev, u64 blk, void *data)
+static int backend_read(struct tw_dev *dev, u64 blk, u32 n, void *data)
 {
-	int err = dev->be->ops->read(dev->be, blk, 1, data);
+	int err = dev->be->ops->read(dev->be, blk, n, data);
 
 	if (err) {
-		io_error(dev, "read", blk, 1, err);
+		io_error(dev, "read", blk, n, err);
 		return -EIO;
 	}
 	tw_stat_add(&dev->st.reads, 1);
-	tw_stat_add(&dev->st.read_blocks, 1);
+	tw_stat_add(&dev->st.read_blocks, n);
 	return 0;
 }
 
@@ -471,7 +481,7 @@ int tw_buf_read(struct tw_dev *dev, u64 blk, struct tw_buf **out)
 	tw_pmutex_unlock(&dev->lock);
 
 	tw_stat_add(&dev->st.misses, 1);
-	err = backend_read(dev, blk, b->data);
+	err = backend_read(dev, blk, 1, b->data);
 
 	tw_pmutex_lock(&dev->lock);
 	b->flags &= ~BUF_LOADING;
@@ -591,6 +601,229 @@ void tw_buf_release(struct tw_buf *b)
 	tw_pmutex_lock(&dev->lock);
 	put_locked(dev, b, false);
 	tw_pmutex_unlock(&dev->lock);
+}
+
+/* ------------------------------------------------------------------------ */
+/* File data without buffers                                                */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * The cached, up-to-date buffer of @blk with a reference taken, or NULL if
+ * the block is not cached (or only as the leftover of a failed read).  A
+ * buffer being read is waited for.  May drop dev->lock while it waits.
+ */
+static struct tw_buf *data_cached_locked(struct tw_dev *dev, u64 blk)
+{
+	struct tw_buf *b;
+
+	for (;;) {
+		b = find_locked(dev, blk);
+		if (!b)
+			return NULL;
+		if (!(b->flags & BUF_LOADING))
+			break;
+		tw_pcond_wait(&dev->cond, &dev->lock);
+	}
+	if (!(b->flags & BUF_UPTODATE))
+		return NULL;
+	get_ref_locked(b);
+	return b;
+}
+
+/**
+ * tw_dev_read_data() - see tw_env.h.  Up to MAX_RUN blocks at a time: one
+ * look at the cache under dev->lock, then one backend read per run of
+ * blocks that are not cached, straight into @dst, and a copy of each
+ * cached one (a partial write left it there, possibly dirty).  The
+ * references keep the cached ones from being evicted or dropped while
+ * they are copied; nobody changes their contents meanwhile, because the
+ * caller holds the lock of the inode they belong to.
+ */
+int tw_dev_read_data(struct tw_dev *dev, u64 blk, u32 n, void *dst)
+{
+	struct tw_buf *held[MAX_RUN];
+	u32 cnt, i, j, nheld;
+	u8 *d = dst;
+	int err = 0;
+
+	if (!n)
+		return 0;
+	if (!blk_ok(dev, blk) || !blk_ok(dev, blk + n - 1))
+		return -EIO;
+	tw_stat_add(&dev->st.data_reads, 1);
+	while (n) {
+		cnt = n < MAX_RUN ? n : MAX_RUN;
+		nheld = 0;
+		tw_pmutex_lock(&dev->lock);
+		for (i = 0; i < cnt; i++) {
+			held[i] = data_cached_locked(dev, blk + i);
+			nheld += !!held[i];
+		}
+		tw_pmutex_unlock(&dev->lock);
+		for (i = 0; i < cnt && !err; i = j) {
+			if (held[i]) {
+				memcpy(d + (size_t)i * TW_BS, held[i]->data,
+				       TW_BS);
+				j = i + 1;
+				continue;
+			}
+			for (j = i + 1; j < cnt && !held[j]; j++)
+				;
+			err = backend_read(dev, blk + i, j - i,
+					   d + (size_t)i * TW_BS);
+		}
+		if (nheld) {
+			tw_stat_add(&dev->st.data_hits, nheld);
+			tw_pmutex_lock(&dev->lock);
+			for (i = 0; i < cnt; i++)
+				if (held[i])
+					put_locked(dev, held[i], false);
+			tw_pmutex_unlock(&dev->lock);
+		}
+		if (err)
+			return err;
+		tw_stat_add(&dev->st.data_read_blocks, cnt);
+		blk += cnt;
+		d += (size_t)cnt * TW_BS;
+		n -= cnt;
+	}
+	return 0;
+}
+
+/*
+ * Before @blk is written from @data without its buffer: drop a cached
+ * buffer nobody holds (dirty or not: its contents are superseded), or
+ * give a held one the new contents, clean, marked WRITING with a
+ * reference taken, so that no writeback writes it nor eviction drops it
+ * until the device has the new contents.  (Who holds a buffer of a data
+ * block while its inode is locked: a writeback or eviction batch that has
+ * not reached it yet, never a user of its contents.)  Waits for a read or
+ * write of the buffer in flight, so that an older write cannot land after
+ * ours.  Returns the held buffer, or NULL.  May drop dev->lock.
+ */
+static struct tw_buf *data_claim_locked(struct tw_dev *dev, u64 blk,
+					const void *data)
+{
+	struct tw_buf *b;
+
+	for (;;) {
+		b = find_locked(dev, blk);
+		if (!b)
+			return NULL;
+		if (!(b->flags & (BUF_LOADING | BUF_WRITING)))
+			break;
+		tw_pcond_wait(&dev->cond, &dev->lock);
+	}
+	tw_stat_add(&dev->st.data_hits, 1);
+	if (!b->ref) {
+		buf_free_locked(dev, b);
+		return NULL;
+	}
+	memcpy(b->data, data, TW_BS);
+	/* no longer what the core checked, if it ever was metadata */
+	__atomic_store_n(&b->verified, 0, __ATOMIC_RELEASE);
+	b->flags |= BUF_UPTODATE | BUF_WRITING;
+	if (b->flags & BUF_DIRTY) {
+		b->flags &= ~BUF_DIRTY;
+		tw_list_del(&b->dirty);
+		dev->ndirty--;
+	}
+	get_ref_locked(b);
+	return b;
+}
+
+/**
+ * tw_dev_write_data() - see tw_env.h.  Up to MAX_RUN blocks at a time:
+ * cached buffers of them are dropped or replaced (data_claim_locked())
+ * under dev->lock, then one backend write of the whole run straight from
+ * @src, then the replaced buffers are released (dirty again if the write
+ * failed: they hold what the blocks should hold).
+ */
+int tw_dev_write_data(struct tw_dev *dev, u64 blk, u32 n, const void *src)
+{
+	struct tw_buf *held[MAX_RUN];
+	const void *data[MAX_RUN];
+	const u8 *s = src;
+	u32 cnt, i, nheld;
+	int err;
+
+	if (!n)
+		return 0;
+	if (!blk_ok(dev, blk) || !blk_ok(dev, blk + n - 1))
+		return -EIO;
+	tw_stat_add(&dev->st.data_writes, 1);
+	while (n) {
+		cnt = n < MAX_RUN ? n : MAX_RUN;
+		nheld = 0;
+		tw_pmutex_lock(&dev->lock);
+		for (i = 0; i < cnt; i++) {
+			data[i] = s + (size_t)i * TW_BS;
+			held[i] = data_claim_locked(dev, blk + i, data[i]);
+			nheld += !!held[i];
+		}
+		tw_pmutex_unlock(&dev->lock);
+
+		err = backend_write(dev, blk, cnt, data);
+
+		if (nheld) {
+			tw_pmutex_lock(&dev->lock);
+			for (i = 0; i < cnt; i++) {
+				if (!held[i])
+					continue;
+				held[i]->flags &= ~BUF_WRITING;
+				if (err)
+					mark_dirty_locked(dev, held[i]);
+				put_locked(dev, held[i], false);
+			}
+			pthread_cond_broadcast(&dev->cond);
+			tw_pmutex_unlock(&dev->lock);
+		}
+		if (err)
+			return err;
+		tw_stat_add(&dev->st.data_write_blocks, cnt);
+		blk += cnt;
+		s += (size_t)cnt * TW_BS;
+		n -= cnt;
+	}
+	return 0;
+}
+
+/**
+ * tw_dev_sync_data() - see tw_env.h.  The dirty buffers among the blocks,
+ * in ascending order (adjacent ones in one backend write), up to MAX_RUN
+ * blocks at a time.
+ */
+int tw_dev_sync_data(struct tw_dev *dev, u64 blk, u32 n)
+{
+	struct tw_buf *held[MAX_RUN], *b;
+	u32 cnt, i, k;
+	int err = 0;
+
+	if (!n)
+		return 0;
+	if (!blk_ok(dev, blk) || !blk_ok(dev, blk + n - 1))
+		return -EIO;
+	tw_pmutex_lock(&dev->lock);
+	while (n && !err) {
+		cnt = n < MAX_RUN ? n : MAX_RUN;
+		for (i = 0, k = 0; i < cnt; i++) {
+			b = find_locked(dev, blk + i);
+			if (b && (b->flags & (BUF_DIRTY | BUF_WRITING))) {
+				get_ref_locked(b);
+				held[k++] = b;
+			}
+		}
+		if (k) {
+			/* waits for a write in flight, writes what is dirty */
+			err = write_bufs_locked(dev, held, k);
+			while (k)
+				put_locked(dev, held[--k], false);
+		}
+		blk += cnt;
+		n -= cnt;
+	}
+	tw_pmutex_unlock(&dev->lock);
+	return err;
 }
 
 /*
@@ -768,6 +1001,11 @@ void tw_udev_get_stats(struct tw_dev *dev, struct tw_udev_stats *st)
 	st->misses = tw_stat_get(&dev->st.misses);
 	st->evictions = tw_stat_get(&dev->st.evictions);
 	st->io_errors = tw_stat_get(&dev->st.io_errors);
+	st->data_reads = tw_stat_get(&dev->st.data_reads);
+	st->data_read_blocks = tw_stat_get(&dev->st.data_read_blocks);
+	st->data_writes = tw_stat_get(&dev->st.data_writes);
+	st->data_write_blocks = tw_stat_get(&dev->st.data_write_blocks);
+	st->data_hits = tw_stat_get(&dev->st.data_hits);
 	tw_pmutex_lock(&dev->lock);
 	st->cached = dev->nbufs;
 	st->dirty = dev->ndirty;
@@ -785,6 +1023,11 @@ void tw_udev_reset_stats(struct tw_dev *dev)
 	__atomic_store_n(&dev->st.misses, 0, __ATOMIC_RELAXED);
 	__atomic_store_n(&dev->st.evictions, 0, __ATOMIC_RELAXED);
 	__atomic_store_n(&dev->st.io_errors, 0, __ATOMIC_RELAXED);
+	__atomic_store_n(&dev->st.data_reads, 0, __ATOMIC_RELAXED);
+	__atomic_store_n(&dev->st.data_read_blocks, 0, __ATOMIC_RELAXED);
+	__atomic_store_n(&dev->st.data_writes, 0, __ATOMIC_RELAXED);
+	__atomic_store_n(&dev->st.data_write_blocks, 0, __ATOMIC_RELAXED);
+	__atomic_store_n(&dev->st.data_hits, 0, __ATOMIC_RELAXED);
 }
 
 static void report_leak(struct tw_dev *dev, struct tw_buf *b)

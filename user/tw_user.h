@@ -78,19 +78,35 @@ struct tw_backend {
 
 #define TW_UDEV_RDONLY 0x1u /* open read-only; every write fails */
 #define TW_UDEV_EXCL 0x2u /* block devices: O_EXCL (not mounted, not busy) */
+#define TW_UDEV_DIRECT 0x4u /* bypass the kernel's page cache (O_DIRECT) */
+#define TW_UDEV_NOCACHE 0x8u /* drop what passes through the page cache */
 
 /**
  * tw_backend_file() - a regular file or block device, accessed with
  * pread/pwritev/fdatasync.  The size is the file size (for a block device
  * its BLKGETSIZE64) rounded down to whole blocks.
  * @path: the file
- * @flags: TW_UDEV_RDONLY, TW_UDEV_EXCL
+ * @flags: TW_UDEV_RDONLY, TW_UDEV_EXCL; how the kernel's page cache
+ *	keeps the file: TW_UDEV_DIRECT (reads, and writes from aligned
+ *	buffers, bypass it with O_DIRECT; writes from unaligned buffers go
+ *	through it and are dropped after the next flush; a filesystem
+ *	without O_DIRECT gets TW_UDEV_NOCACHE instead), TW_UDEV_NOCACHE
+ *	(through it; a range read is dropped at once, written ones after the
+ *	next flush), neither: it keeps what passed
  * @err: receives a negative errno on failure (may be NULL)
  *
  * Return: the backend, or NULL.
  */
 struct tw_backend *tw_backend_file(const char *path, unsigned int flags,
 				   int *err);
+
+/**
+ * tw_backend_file_fd() - the descriptor a file backend reads through the
+ * page cache (for a home that moves file data itself, tw_read_runs()), or
+ * -1 if @be is no file backend (a RAM backend, or a wrapper).  It stays
+ * the backend's: do not close it.
+ */
+int tw_backend_file_fd(struct tw_backend *be);
 
 /**
  * tw_backend_ram() - a zero-filled in-memory device of @blocks blocks.  Its
@@ -168,6 +184,11 @@ int tw_udev_close(struct tw_dev *dev);
  * @evictions: buffers dropped to stay under the memory limit
  * @cached: buffers in memory now, @dirty: of which dirty
  * @io_errors: failed backend calls
+ * @data_reads, @data_writes: tw_dev_read_data() and tw_dev_write_data()
+ *	calls (their backend calls count in @reads and @writes too)
+ * @data_read_blocks, @data_write_blocks: blocks they read and wrote
+ * @data_hits: blocks of those calls that had a cached buffer (copied from
+ *	it on a read; dropped or replaced on a write)
  */
 struct tw_udev_stats {
 	u64 reads;
@@ -181,6 +202,11 @@ struct tw_udev_stats {
 	u64 cached;
 	u64 dirty;
 	u64 io_errors;
+	u64 data_reads;
+	u64 data_read_blocks;
+	u64 data_writes;
+	u64 data_write_blocks;
+	u64 data_hits;
 };
 
 /** tw_udev_get_stats() - copy the counters of @dev to @st. */

@@ -222,6 +222,7 @@ ADVERTISED = [
 	'no_writeback_cache', 'max_write=256K', 'max_read=256K',
 	'entry_timeout=2', 'attr_timeout=0.5', 'negative_timeout=2',
 	'keep_cache', 'no_keep_cache', 'splice', 'no_splice', 'cache_mb=16',
+	'image_cache=page', 'image_cache=drop', 'image_cache=direct',
 	'commit_interval=1', 'ro', 'rw', 'noatime', 'relatime', 'strictatime',
 	'nodiratime', 'diratime', 'acl', 'noacl', 'allow_other', 'allow_root', 'auto_unmount',
 	'fsname=tw-test', 'fault=write:100000:eio', 'record=REC',
