@@ -178,13 +178,16 @@ MECHANISM = {
 	('T3', 'mount'): 'starting a daemon is mostly exec, dynamic linking '
 		'and libfuse\'s setup for both; then each reads and checks '
 		'its superblock',
-	('T4', 'data'): 'both pay the same FUSE round trips with requests '
-		'of the same size (1 MiB); passthrough_ll hands each one to '
-		'kernel ext4 by file descriptor, so mapping, allocation and '
-		'journaling happen in the kernel, while twinfs-fuse does them '
-		'in the daemon and moves file data through its own block '
-		'cache (one more copy, and the image cached twice: issue 12, '
-		'item 4)',
+	('T4', 'data'): 'both pay the FUSE round trips of requests of the '
+		'same size (1 MiB); passthrough_ll hands each one to kernel '
+		'ext4 by file descriptor, so mapping, allocation and '
+		'journaling happen in the kernel, while twinfs-fuse maps, '
+		'allocates and journals in the daemon and moves the data '
+		'with one more copy (the image and the reply buffer, '
+		'docs/fuse.md "The data path"); a write to a file also costs '
+		'a GETXATTR of security.capability first (the kernel\'s '
+		'file_remove_privs(): twinfs-fuse answers xattr requests, '
+		'so the kernel asks every time)',
 	('T7', 'data'): 'optimized serves from 10 threads with clone_fd and '
 		'1 MiB requests, base from one thread with 128 KiB ones; with '
 		'one client, requests are handed between threads and the '
