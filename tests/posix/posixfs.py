@@ -50,6 +50,32 @@ _SYS_RENAMEAT2 = {'x86_64': 316, 'aarch64': 276, 'riscv64': 276,
 _libc.syscall.restype = ctypes.c_long
 
 
+_libc.getxattr.restype = ctypes.c_ssize_t
+_libc.listxattr.restype = ctypes.c_ssize_t
+
+
+def c_getxattr(path, name, size):
+	"""getxattr(2) with a buffer of exactly size bytes: (ret, bytes)."""
+	buf = ctypes.create_string_buffer(max(size, 1))
+	r = _libc.getxattr(os.fsencode(path), name.encode(),
+			   buf if size else None, ctypes.c_size_t(size))
+	if r < 0:
+		e = ctypes.get_errno()
+		raise OSError(e, os.strerror(e), str(path))
+	return r, buf.raw[:r] if size else b''
+
+
+def c_listxattr(path, size):
+	"""listxattr(2) with a buffer of exactly size bytes: (ret, bytes)."""
+	buf = ctypes.create_string_buffer(max(size, 1))
+	r = _libc.listxattr(os.fsencode(path), buf if size else None,
+			    ctypes.c_size_t(size))
+	if r < 0:
+		e = ctypes.get_errno()
+		raise OSError(e, os.strerror(e), str(path))
+	return r, buf.raw[:r] if size else b''
+
+
 def renameat2(old, new, flags=0, olddirfd=AT_FDCWD, newdirfd=AT_FDCWD):
 	"""renameat2(2) through syscall(2) (SYS 316 on x86_64), so that it
 	works whatever the libc wraps.  Raises OSError like os.rename."""

@@ -4,14 +4,13 @@
 # user xattrs at all the tests skip with that reason.
 # Layer: POSIX test suite; system calls only (getxattr/listxattr with a
 # caller-sized buffer through ctypes), against any mounted directory.
-import ctypes
 import errno
 import os
 
 import pytest
 
-from posixfs import (NOBODY, USER2, GROUP2, _libc, as_user, raises_errno,
-		     write_file)
+from posixfs import (NOBODY, USER2, GROUP2, as_user, c_getxattr,
+		     c_listxattr, raises_errno, write_file)
 
 NOTSUP = (errno.ENOTSUP, errno.EOPNOTSUPP)
 # Every filesystem in this suite holds at least this much in one value
@@ -32,31 +31,6 @@ def f(fsroot):
 			pytest.skip('the target has no user.* xattrs')
 		raise
 	return p
-
-
-def c_getxattr(path, name, size):
-	"""getxattr(2) with a buffer of exactly size bytes: (ret, bytes)."""
-	buf = ctypes.create_string_buffer(max(size, 1))
-	r = _libc.getxattr(os.fsencode(path), name.encode(),
-			   buf if size else None, ctypes.c_size_t(size))
-	if r < 0:
-		e = ctypes.get_errno()
-		raise OSError(e, os.strerror(e), str(path))
-	return r, buf.raw[:r] if size else b''
-
-
-def c_listxattr(path, size):
-	buf = ctypes.create_string_buffer(max(size, 1))
-	r = _libc.listxattr(os.fsencode(path), buf if size else None,
-			    ctypes.c_size_t(size))
-	if r < 0:
-		e = ctypes.get_errno()
-		raise OSError(e, os.strerror(e), str(path))
-	return r, buf.raw[:r] if size else b''
-
-
-_libc.getxattr.restype = ctypes.c_ssize_t
-_libc.listxattr.restype = ctypes.c_ssize_t
 
 
 def user_names(p, follow=True):

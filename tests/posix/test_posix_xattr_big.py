@@ -8,7 +8,6 @@
 # guest; tmpfs as the sanity check), checked by fsck.twinfs at teardown.
 # Layer: POSIX test suite; system calls (ctypes for caller-sized buffers)
 # and the attr package's getfattr/setfattr.
-import ctypes
 import errno
 import os
 import shutil
@@ -16,35 +15,11 @@ import subprocess
 
 import pytest
 
-from posixfs import _libc, raises_errno, write_file
+from posixfs import c_getxattr, c_listxattr, raises_errno, write_file
 
 NOTSUP = (errno.ENOTSUP, errno.EOPNOTSUPP)
 SIZE_MAX = 65536		# XATTR_SIZE_MAX
 LIST_MAX = 65536		# XATTR_LIST_MAX
-
-_libc.getxattr.restype = ctypes.c_ssize_t
-_libc.listxattr.restype = ctypes.c_ssize_t
-
-
-def c_getxattr(path, name, size):
-	"""getxattr(2) with a buffer of exactly size bytes: (ret, bytes)."""
-	buf = ctypes.create_string_buffer(max(size, 1))
-	r = _libc.getxattr(os.fsencode(path), name.encode(),
-			   buf if size else None, ctypes.c_size_t(size))
-	if r < 0:
-		e = ctypes.get_errno()
-		raise OSError(e, os.strerror(e), str(path))
-	return r, buf.raw[:r] if size else b''
-
-
-def c_listxattr(path, size):
-	buf = ctypes.create_string_buffer(max(size, 1))
-	r = _libc.listxattr(os.fsencode(path), buf if size else None,
-			    ctypes.c_size_t(size))
-	if r < 0:
-		e = ctypes.get_errno()
-		raise OSError(e, os.strerror(e), str(path))
-	return r, buf.raw[:r] if size else b''
 
 
 def pattern(seed, n):
