@@ -139,6 +139,46 @@ static int read_partial(struct tw_fs *fs, struct tw_ictx *ic, u32 lblk,
 }
 
 /*
+ * The start of a read: @ino locked shared and got as a regular file, and
+ * *@len cut to the bytes it has from @off.  On error nothing is held.
+ */
+static int read_begin(struct tw_fs *fs, u64 ino, u64 off, size_t *len,
+		      struct tw_ictx *ic)
+{
+	u64 size;
+	int err;
+
+	tw_ilock(fs, ino, false);
+	err = tw_iget(fs, ino, ic);
+	if (!err) {
+		err = check_reg(ic);
+		if (err)
+			tw_iput(ic);
+	}
+	if (err) {
+		tw_iunlock(fs, ino, false);
+		return err;
+	}
+	size = TW_GET64(ic->di, i_size);
+	if (off >= size)
+		*len = 0;
+	else if (*len > size - off)
+		*len = (size_t)(size - off);
+	return 0;
+}
+
+/* The end of a read: unlock, and update atime if @touch and it is due. */
+static void read_end(struct tw_fs *fs, u64 ino, struct tw_ictx *ic, bool touch)
+{
+	bool atime = touch && atime_due(fs, ic->di);
+
+	tw_iput(ic);
+	tw_iunlock(fs, ino, false);
+	if (atime)
+		tw_touch_atime(fs, ino);
+}
+
+/*
  * Whole blocks go straight from the device into @buf, a run of
  * consecutive device blocks at a time (tw_dev_read_data(), which copies
  * a block from its buffer if one is cached); holes are zeroed; a partial
@@ -151,22 +191,11 @@ ssize_t tw_read(struct tw_fs *fs, u64 ino, u64 off, void *buf, size_t len)
 	struct tw_ictx ic;
 	u8 *dst = buf;
 	size_t done = 0;
-	bool atime = false;
-	u64 size;
 	int err;
 
-	tw_ilock(fs, ino, false);
-	err = tw_iget(fs, ino, &ic);
+	err = read_begin(fs, ino, off, &len, &ic);
 	if (err)
-		goto unlock;
-	err = check_reg(&ic);
-	if (err)
-		goto put;
-	size = TW_GET64(ic.di, i_size);
-	if (off >= size)
-		len = 0;
-	else if (len > size - off)
-		len = (size_t)(size - off);
+		return err;
 	while (done < len) {
 		u64 pos = off + done, pblk;
 		u32 lblk = (u32)(pos >> TW_BLOCK_SHIFT);
@@ -198,15 +227,9 @@ ssize_t tw_read(struct tw_fs *fs, u64 ino, u64 off, void *buf, size_t len)
 			break;
 		done += (size_t)n * TW_BLOCK_SIZE;
 	}
-	atime = atime_due(fs, ic.di);
-put:
-	tw_iput(&ic);
-unlock:
-	tw_iunlock(fs, ino, false);
+	read_end(fs, ino, &ic, !err || done);
 	if (err && !done)
 		return err;
-	if (atime)
-		tw_touch_atime(fs, ino);
 	return (ssize_t)done;
 }
 
@@ -215,23 +238,17 @@ ssize_t tw_read_runs(struct tw_fs *fs, u64 ino, u64 off, size_t len,
 		     void *ctx)
 {
 	struct tw_ictx ic;
-	bool atime = false;
-	u64 size, pos = off, end;
+	u64 pos, end;
 	ssize_t ret = 0;
 	u32 nr = 0;
 	int err;
 
 	if (!max)
 		return -EINVAL;
-	tw_ilock(fs, ino, false);
-	err = tw_iget(fs, ino, &ic);
+	err = read_begin(fs, ino, off, &len, &ic);
 	if (err)
-		goto unlock;
-	err = check_reg(&ic);
-	if (err)
-		goto put;
-	size = TW_GET64(ic.di, i_size);
-	end = off >= size ? off : len > size - off ? size : off + len;
+		return err;
+	end = off + len;
 	for (pos = off; pos < end;) {
 		u32 lblk = (u32)(pos >> TW_BLOCK_SHIFT);
 		u32 boff = (u32)(pos & (TW_BLOCK_SIZE - 1));
@@ -270,19 +287,10 @@ ssize_t tw_read_runs(struct tw_fs *fs, u64 ino, u64 off, size_t len,
 			runs[nr++] = (struct tw_data_run){ at, bytes };
 		pos += bytes;
 	}
-	if (!err) {
-		atime = atime_due(fs, ic.di);
+	if (!err)
 		ret = fn(ctx, runs, nr, pos - off);
-	}
-put:
-	tw_iput(&ic);
-unlock:
-	tw_iunlock(fs, ino, false);
-	if (err)
-		return err;
-	if (atime)
-		tw_touch_atime(fs, ino);
-	return ret;
+	read_end(fs, ino, &ic, !err);
+	return err ? err : ret;
 }
 
 /* Blocks written per transaction handle. */
