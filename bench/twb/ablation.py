@@ -32,7 +32,7 @@ import math
 import os
 
 from . import plot
-from .metrics import TITLE
+from .metrics import TITLE, fnum
 from .subjects import ABLATION_BASE, ABLATION_OPT, SHORT, ablation_variants
 
 # The rows of the ablation's tables: (metric, title), one client first;
@@ -218,19 +218,6 @@ def fratio(r):
 	if r is None:
 		return '-'
 	return '%.2f' % r if r < 10 else '%.0f' % r
-
-
-def fnum(v):
-	if v is None:
-		return '-'
-	a = abs(v)
-	if a >= 100:
-		return '%.0f' % v
-	if a >= 10:
-		return '%.1f' % v
-	if a >= 1:
-		return '%.2f' % v
-	return '%.3f' % v
 
 
 def fval(s):

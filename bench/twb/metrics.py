@@ -1,8 +1,8 @@
 """The metrics of the report's tables, in their order, with their short
-titles: one list for the comparison (report.py), the ablation
-(ablation.py) and the plots.
+titles, and how their numbers are printed: one list and one format for
+the comparison (report.py) and the ablation (ablation.py).
 
-Layer: benchmark harness, data only.
+Layer: benchmark harness; no imports.
 """
 
 # Rows of the tables, in order: (metric, short title)
@@ -38,3 +38,23 @@ ROWS = [
 	('umount', 'unmount'),
 ]
 TITLE = dict(ROWS)
+
+
+def fnum(v, unit=None):
+	"""A measured value with the digits it deserves; seconds (@unit 's')
+	as ms below 1 s."""
+	if v is None:
+		return '-'
+	a = abs(v)
+	if unit == 's':
+		if a < 1:
+			return '%.0f ms' % (v * 1000) if a >= 0.01 else \
+				'%.1f ms' % (v * 1000)
+		return '%.2f s' % v
+	if a >= 100:
+		return '%.0f' % v
+	if a >= 10:
+		return '%.1f' % v
+	if a >= 1:
+		return '%.2f' % v
+	return '%.3f' % v

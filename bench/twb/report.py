@@ -19,7 +19,7 @@ import json
 import os
 
 from . import ablation, fusecost, parse, plot, stats
-from .metrics import ROWS, TITLE
+from .metrics import ROWS, TITLE, fnum
 from .subjects import LEGEND, PAIRS, SHORT, SUBJECTS, order_key
 
 
@@ -572,24 +572,6 @@ def why(t, metric, agg):
 # Formatting
 
 
-def fnum(v, unit=None):
-	if v is None:
-		return '-'
-	a = abs(v)
-	if unit == 's':
-		if a < 1:
-			return '%.0f ms' % (v * 1000) if a >= 0.01 else \
-				'%.1f ms' % (v * 1000)
-		return '%.2f s' % v
-	if a >= 1000:
-		return '%.0f' % v
-	if a >= 100:
-		return '%.0f' % v
-	if a >= 10:
-		return '%.1f' % v
-	if a >= 1:
-		return '%.2f' % v
-	return '%.3f' % v
 
 
 def fratio(r):
