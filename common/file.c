@@ -588,18 +588,11 @@ int tw_set_size_h(struct tw_fs *fs, u64 ino, u64 size)
 		 * follows from its contents (the inode would be refused) */
 		err = check_reg(&ic);
 		if (!err) {
-			u64 old = TW_GET64(ic.di, i_size);
-
-			if (size > old) {
-				/* the page holding the old end, its tail
-				 * zeroed by the home, goes before the commit
-				 * that makes that tail part of the file */
-				if (old & (TW_BLOCK_SIZE - 1))
-					tw_txn_ordered(fs, ino);
-				TW_SET64(ic.di, i_size, size);
-			}
+			/* the home zeroed the old last block's tail */
+			err = tw_grow_size(fs, &ic, size, true);
 			tw_touch(ic.di, true, true);
-			err = tw_idirty(fs, &ic);
+			if (!err)
+				err = tw_idirty(fs, &ic);
 		}
 		tw_iput(&ic);
 	}
@@ -751,17 +744,9 @@ static int falloc_pass(struct tw_fs *fs, u64 ino, u32 mode, u64 off, u64 end)
 			}
 			if (!err && done && !(mode & TW_FALLOC_KEEP_SIZE) &&
 			    end > TW_GET64(ic.di, i_size)) {
-				u64 old = TW_GET64(ic.di, i_size);
-
 				/* the stale tail of the old last block: the
-				 * core zeroes it, or the home did in its page
-				 * cache, which then goes before the commit */
-				if (partial)
-					err = tw_zero_tail(fs, &ic, old, end);
-				else if (old & (TW_BLOCK_SIZE - 1))
-					tw_txn_ordered(fs, ino);
-				if (!err)
-					TW_SET64(ic.di, i_size, end);
+				 * core zeroes it, or the home did */
+				err = tw_grow_size(fs, &ic, end, !partial);
 			}
 			if (!err || n) {
 				int e2;

@@ -159,6 +159,28 @@ int tw_zero_tail(struct tw_fs *fs, struct tw_ictx *ic, u64 from, u64 to)
 	return 0;
 }
 
+int tw_grow_size(struct tw_fs *fs, struct tw_ictx *ic, u64 size,
+		 bool home_zeroed)
+{
+	u64 old = TW_GET64(ic->di, i_size);
+	int err;
+
+	if (size <= old)
+		return 0;
+	if (!home_zeroed) {
+		err = tw_zero_tail(fs, ic, old, size);
+		if (err)
+			return err;
+	} else if (old & (TW_BLOCK_SIZE - 1)) {
+		/* the home zeroed the old last block's tail in its page
+		 * cache: that page reaches the device before the commit
+		 * that makes the tail part of the file */
+		tw_txn_ordered(fs, ic->ino);
+	}
+	TW_SET64(ic->di, i_size, size);
+	return 0;
+}
+
 static int set_size(struct tw_fs *fs, struct tw_ictx *ic, u64 size,
 		    bool keep_tail)
 {
@@ -167,20 +189,8 @@ static int set_size(struct tw_fs *fs, struct tw_ictx *ic, u64 size,
 
 	if (size > TW_MAX_FILE_SIZE)
 		return -EFBIG;
-	if (size >= old) {
-		if (!keep_tail) {
-			err = tw_zero_tail(fs, ic, old, size);
-			if (err)
-				return err;
-		} else if (size > old && (old & (TW_BLOCK_SIZE - 1))) {
-			/* the home zeroed the old last block's tail in its
-			 * page cache: that page reaches the device before
-			 * the commit that makes the tail part of the file */
-			tw_txn_ordered(fs, ic->ino);
-		}
-		TW_SET64(ic->di, i_size, size);
-		return 0;
-	}
+	if (size >= old)
+		return tw_grow_size(fs, ic, size, keep_tail);
 	/* the orphan slot makes mount finish a truncate a crash cut short */
 	err = tw_orphan_add(fs, ic);
 	if (err)
@@ -499,7 +509,8 @@ ssize_t tw_readlink(struct tw_fs *fs, u64 ino, char *buf, size_t size)
 			h = tw_bdata(b);
 			if (TW_GET32(h, h_aux) < n) {
 				tw_buf_release(b);
-				err = tw_corrupt(fs, "short symlink block", ino);
+				err = tw_corrupt(fs, "short symlink block",
+						 ino);
 				goto put;
 			}
 			memcpy(buf + done, h + 1, n);

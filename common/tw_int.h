@@ -230,6 +230,11 @@ int tw_free_range(struct tw_fs *fs, struct tw_ictx *ic, u32 from, u64 to);
 /* Zero [from, to) within the block holding @from, if it is mapped: the
  * stale tail past the old end of a file that is being extended. */
 int tw_zero_tail(struct tw_fs *fs, struct tw_ictx *ic, u64 from, u64 to);
+/* Grow @ic's file to @size (no-op if not larger): the stale tail of its
+ * old last block is zeroed here, or, with @home_zeroed, was zeroed by
+ * the home in its page cache, which the commit then writes first. */
+int tw_grow_size(struct tw_fs *fs, struct tw_ictx *ic, u64 size,
+		 bool home_zeroed);
 int tw_orphan_add(struct tw_fs *fs, struct tw_ictx *ic);
 int tw_orphan_del(struct tw_fs *fs, struct tw_ictx *ic);
 int tw_orphan_recover(struct tw_fs *fs);
