@@ -48,6 +48,7 @@
 #define TF_KIB 1024u
 #define TF_MIB (1024u * 1024u)
 #define TF_MAX_IO TF_MIB /* libfuse's buffer holds 256 pages of data */
+#define TF_DEFAULT_THREADS 10u /* threads without =N */
 #define TF_MIN_IO 4096u
 
 /*

@@ -83,11 +83,12 @@ void tf_usage(FILE *f)
 		"Profiles (-o profile=NAME, default optimized):\n"
 		"  base       single-threaded, no writeback cache, 128 KiB requests,\n"
 		"             no kernel caching of names and attributes, no splice\n"
-		"  optimized  multithreaded with clone_fd, 1 MiB requests (max_pages 256),\n"
-		"             1 s entry/attr/negative timeouts, keep_cache\n"
+		"  optimized  single-threaded, 1 MiB requests (max_pages 256), 1 s\n"
+		"             entry/attr/negative timeouts, keep_cache\n"
 		"\n"
 		"Performance options (override the profile):\n"
-		"  threads[=N]         multithreaded loop (at most N worker threads)\n"
+		"  threads[=N]         multithreaded loop (at most N worker threads,\n"
+		"                      default 10); in no profile (docs/fuse.md)\n"
 		"  single_thread       single-threaded loop\n"
 		"  clone_fd, no_clone_fd\n"
 		"                      one /dev/fuse descriptor per worker thread\n"
@@ -554,9 +555,14 @@ static void apply_profile(struct tf_config *c, const char *name)
 	bool opt = !strcmp(name, "optimized");
 
 	c->profile = opt ? "optimized" : "base";
-	c->threads = opt;
-	c->max_threads = opt ? 10 : 0;
-	c->clone_fd = opt;
+	/*
+	 * Both profiles serve requests with one thread: on the 2-CPU build
+	 * host the multithreaded loop was slower with one client and with
+	 * four (docs/fuse.md, "Why one thread").
+	 */
+	c->threads = false;
+	c->max_threads = 0;
+	c->clone_fd = false;
 	c->writeback_cache = false; /* never safe by default: see --help */
 	c->max_write = opt ? TF_MIB : 128 * TF_KIB;
 	c->max_read = opt ? TF_MIB : 128 * TF_KIB;
@@ -593,6 +599,8 @@ static int apply(struct tf_config *c, struct req *r)
 		OVERRIDE(max_threads, r->max_threads, "threads=N");
 	if (!c->threads)
 		c->max_threads = 0;
+	else if (!c->max_threads)
+		c->max_threads = TF_DEFAULT_THREADS;
 	if (r->clone_fd.set)
 		OVERRIDE(clone_fd, (bool)r->clone_fd.val, r->clone_fd.name);
 	if (!c->threads) {

@@ -47,7 +47,8 @@ def samples(subject, metric, values):
 def test_each_variant_is_the_optimized_profile_plus_its_options():
 	opt = subjects.SUBJECTS['twinfs-fuse-opt']
 	assert [v['setting'] for v in VARIANTS] == [
-		'threads', 'clone_fd', 'writeback_cache', 'max_write/max_read',
+		'threads', 'threads with clone_fd', 'writeback_cache',
+		'max_write/max_read',
 		'timeouts', 'keep_cache', 'splice']
 	names = [v['name'] for v in VARIANTS]
 	assert len(set(names)) == len(names)
@@ -274,7 +275,7 @@ def agg_of(table):
 
 
 OPT, BASE = 'twinfs-fuse-opt', 'twinfs-fuse-base'
-ONE = 'twinfs-fuse-opt-single-thread'
+ONE = 'twinfs-fuse-opt-threads'
 WB = 'twinfs-fuse-opt-wbcache'
 
 
@@ -286,9 +287,9 @@ def test_verdicts_are_about_the_setting_on_against_off():
 		BASE: {'create': [200, 210, 220], 'seqwrite': [50, 53, 60],
 		       'randread_x4': [400, 410, 420],
 		       'mount_cold': [0.05, 0.06, 0.07]},
-		# one thread: creates faster, four clients' reads slower
-		ONE: {'create': [150, 160, 170], 'seqwrite': [49, 51, 53],
-		      'randread_x4': [500, 510, 520],
+		# threads: creates slower, four clients' reads faster
+		ONE: {'create': [60, 61, 62], 'seqwrite': [49, 51, 53],
+		      'randread_x4': [1990, 2000, 2010],
 		      'mount_cold': [0.10, 0.115, 0.13]},
 		# the writeback cache on: writes faster, the rest alike
 		WB: {'create': [99, 101, 103], 'seqwrite': [90, 100, 110],
@@ -302,14 +303,17 @@ def test_verdicts_are_about_the_setting_on_against_off():
 	v = {x['setting']: x for x in an['verdicts']}
 	t = v['threads']
 	assert t['word'] == 'mixed'
-	# threads on (opt) against off (the variant): x4 reads 1010/510
+	# off in opt: threads on (the variant) against off (opt): x4 reads
+	# 2000/1010
+	assert not t['on_in_opt']
 	assert [m for m, _ in t['helps']] == ['randread_x4']
-	assert t['helps'][0][1] == pytest.approx(1010 / 510)
+	assert t['helps'][0][1] == pytest.approx(2000 / 1010)
 	assert [m for m, _ in t['hurts']] == ['create']
-	assert t['hurts'][0][1] == pytest.approx(101 / 160)
+	assert t['hurts'][0][1] == pytest.approx(61 / 101)
 	assert sorted(t['same']) == ['mount_cold', 'seqwrite']
+	assert t['line'].startswith('**threads on (-o threads)**: mixed')
 	assert 'faster on rand read 4K cold x4 1.98' in t['line']
-	assert 'slower on create 0.63' in t['line']
+	assert 'slower on create 0.60' in t['line']
 	assert 'no difference beyond the noise on 2 of 4' in t['line']
 	w = v['writeback_cache']
 	# off in opt: the variant is the setting on
@@ -323,13 +327,16 @@ def test_verdicts_are_about_the_setting_on_against_off():
 
 
 def test_verdict_words():
-	v = VARIANTS[0]
 	row = {'metric': 'create', 'title': 'create'}
-	for call, word in (('noise', 'no effect beyond noise'),
-			   (None, 'not judged'), ('faster', 'hurts'),
-			   ('slower', 'helps')):
-		r = dict(row, vs_opt={v['name']: {'ratio': 1.0, 'call': call}})
-		assert ablation.verdict(v, [r])['word'] == word
+	for on_in_opt, faster, slower in ((True, 'hurts', 'helps'),
+					  (False, 'helps', 'hurts')):
+		v = next(x for x in VARIANTS if x['on_in_opt'] == on_in_opt)
+		for call, word in (('noise', 'no effect beyond noise'),
+				   (None, 'not judged'), ('faster', faster),
+				   ('slower', slower)):
+			r = dict(row, vs_opt={v['name']: {'ratio': 1.0,
+							  'call': call}})
+			assert ablation.verdict(v, [r])['word'] == word
 
 
 def test_rows_need_the_optimized_profile():
@@ -347,23 +354,23 @@ def test_tables_and_markdown():
 			    'umount': [0.020, 0.021, 0.022]}})
 	an = ablation.analyse(agg)
 	(t1, (h1, r1)), (t2, (h2, r2)), (t3, (h3, r3)) = ablation.tables(an)
-	assert h1 == ['workload', 'unit', 'opt', 'base', 'opt-single-thread']
+	assert h1 == ['workload', 'unit', 'opt', 'base', 'opt-threads']
 	assert r1[0] == ['create', 'ops/s', '101 (100..102)',
 			 '210 (200..220)', '160 (150..170)']
 	# times in milliseconds
 	assert r1[1][:3] == ['unmount', 'ms', '31.0 (30.0..32.0)']
-	assert h2 == ['workload', 'opt', 'base/opt', 'opt-single-thread/opt']
+	assert h2 == ['workload', 'opt', 'base/opt', 'opt-threads/opt']
 	assert r2[0] == ['create', '101 ops/s', '2.08+', '1.58+']
 	assert r2[1] == ['unmount', '31.0 ms', '-', '1.48+']
-	assert h3 == ['workload', 'opt/base', 'opt-single-thread/base']
+	assert h3 == ['workload', 'opt/base', 'opt-threads/base']
 	assert r3[0] == ['create', '0.48-', '0.76-']
 	md = '\n'.join(ablation.markdown(an, plot_file='ablation.svg'))
 	assert '## Ablation of the optimized profile' in md
 	assert '2 / C(6, 3)' in md and 'probability 0.100' in md
-	assert '**threads on (against -o single_thread)**: hurts' in md
+	assert '**threads on (-o threads)**: helps' in md
 	assert '![ablation: speed relative to opt](ablation.svg)' in md
 	term = '\n'.join(ablation.terminal(an, report.text_table))
-	assert 'opt-single-thread/opt' in term and '1.58+' in term
+	assert 'opt-threads/opt' in term and '1.58+' in term
 	assert '**' not in term
 
 
@@ -373,7 +380,7 @@ def test_tables_and_markdown():
 def ablation_raw(tmp_path):
 	"""The raw directory of a real run of the smoke profile's ablation
 	alone (bench/twbench --ablation --profile smoke): opt, base and
-	single_thread, creates and cached stats, 2 repetitions."""
+	threads, creates and cached stats, 2 repetitions."""
 	raw = tmp_path / 'raw'
 	raw.mkdir()
 	shutil.copy(os.path.join(DATA, 'ablation-sample.jsonl'),
@@ -412,7 +419,7 @@ def test_report_of_a_real_ablation_run(ablation_raw, tmp_path):
 	res = json.load(open(out / 'results.json'))
 	assert res['summary'] == {}
 	ab = res['ablation']
-	assert [o['subjects'][0] for o in ab['orders']] == [OPT, BASE]
+	assert [o['subjects'][0] for o in ab['orders']] == [OPT, ONE]
 	assert {v['setting'] for v in ab['verdicts']} == {
 		'threads', 'the optimized profile'}
 	# creates (and their p50 latency) and cached stats, 6 of each
@@ -422,7 +429,7 @@ def test_report_of_a_real_ablation_run(ablation_raw, tmp_path):
 	md = open(out / 'report.md').read()
 	assert md.startswith('# twinfs-fuse: ablation of the optimized profile')
 	assert 'Order of the subjects in each repetition: 1: opt, base, ' \
-		'opt-single-thread; 2: base, opt-single-thread, opt.' in md
+		'opt-threads; 2: opt-threads, base, opt.' in md
 	assert '## Targets' not in md
 	rows = open(out / 'ablation.csv').read().splitlines()
 	assert len(rows) == 1 + 3 * 3

@@ -21,10 +21,10 @@ repetitions is read as the indication it is: among 20-odd workloads a
 setting that changes nothing still gets about two.
 
 Verdicts are about a setting turned on against the same profile with it
-off, whichever of the two the optimized profile has: for threads,
-clone_fd, 1 MiB requests, the timeouts and keep_cache that is
-optimized against its variant, for writeback_cache and splice the
-variant against optimized.  The ratio is a speed ratio from medians
+off, whichever of the two the optimized profile has: for 1 MiB
+requests, the timeouts and keep_cache that is optimized against its
+variant, for the threads (alone and with clone_fd), writeback_cache and
+splice the variant against optimized.  The ratio is a speed ratio from medians
 (above 1: faster with the setting on), as everywhere in the report.
 """
 

@@ -155,7 +155,7 @@ PROFILES = {
 		'ablation': {'run': True, 'reps': 2,
 			     'only': ['create', 'stat_cached'],
 			     'subjects': ['twinfs-fuse-opt', 'twinfs-fuse-base',
-					  'twinfs-fuse-opt-single-thread']},
+					  'twinfs-fuse-opt-threads']},
 	},
 }
 

@@ -18,7 +18,7 @@ fuse-ceiling is the FUSE ceiling: libfuse's passthrough_ll example
 same device.  Its 'lower' command mounts that ext4 first (on {lower});
 it is unmounted after the FUSE mount, and the device's cache dropped then.
 
-The ablation's variants (twinfs-fuse-opt-single-thread ...) are
+The ablation's variants (twinfs-fuse-opt-threads ...) are
 twinfs-fuse-opt with one setting toggled, generated from the table
 ABLATION below; they run only in the ablation phase (bench/twb/ablation.py).
 """
@@ -176,12 +176,14 @@ SUBJECTS = {
 # "threads" off also turns clone_fd off: clone_fd needs the
 # multithreaded loop (twinfs-fuse refuses it with single_thread).
 ABLATION = [
-	('threads', 'single-thread', 'single_thread', True,
-	 'one thread instead of up to 10 (clone_fd goes with them)',
+	('threads', 'threads', 'threads', False,
+	 'libfuse\'s multithreaded loop, up to 10 worker threads, instead '
+	 'of one thread',
+	 ('threads', 'single_thread')),
+	('threads with clone_fd', 'threads-clone-fd', 'threads,clone_fd', False,
+	 'up to 10 worker threads, each with a /dev/fuse descriptor of its '
+	 'own: the optimized profile until issue 12 chose one thread',
 	 ('threads', 'clone_fd', 'single_thread')),
-	('clone_fd', 'no-clone-fd', 'no_clone_fd', True,
-	 'the worker threads share one /dev/fuse descriptor',
-	 ('clone_fd',)),
 	('writeback_cache', 'wbcache', 'writeback_cache', False,
 	 'the kernel\'s writeback cache on (in no profile: it cannot report '
 	 'a full disk at write(), docs/fuse.md)',

@@ -136,12 +136,13 @@ def test_crash_in_flight_write_base(tracker, image, mnt):
 
 
 def test_crash_in_flight_fsync_writeback_cache(tracker, image, mnt):
-	"""optimized with the writeback cache (in no profile): the data go to
-	the daemon at fsync, so the fsync() in flight gets ECONNABORTED;
-	later fsync and close get ENOTCONN, while a write() into the page
-	cache may still succeed."""
+	"""optimized with the writeback cache and threads (in no profile):
+	the data go to the daemon at fsync, so the fsync() in flight gets
+	ECONNABORTED; later fsync and close get ENOTCONN, while a write()
+	into the page cache may still succeed.  Threads, so that the mount
+	answers while one worker hangs."""
 	d = tracker.daemon(image, mnt).start('profile=optimized',
-					     'writeback_cache',
+					     'writeback_cache', 'threads',
 					     'fault=write:2:hang-once',
 					     foreground=True)
 	path = os.path.join(mnt, 'f')
@@ -164,7 +165,7 @@ def test_crash_in_flight_fsync_writeback_cache(tracker, image, mnt):
 	restart_and_check(tracker, image, mnt, path, w.synced)
 
 
-@pytest.mark.parametrize('profile', ['base', 'optimized'])
+@pytest.mark.parametrize('profile', twfuse.PROFILES + [twfuse.THREADS])
 def test_crash_kill9_under_writer(tracker, image, mnt, profile):
 	"""kill -9 at an arbitrary moment while a writer appends and fsyncs."""
 	d = tracker.daemon(image, mnt).start('profile=' + profile,

@@ -1,7 +1,8 @@
 # twinfs tests/fuse: the data path of twinfs-fuse (docs/fuse.md, "The data
 # path"): whole blocks of file data move between the image and the
 # request's or reply's buffer without the daemon's block cache, partial
-# blocks go through it, and the two must agree.  In both profiles, and
+# blocks go through it, and the two must agree.  In both profiles and
+# with the multithreaded loop (twfuse.THREADS), and
 # with each way of caching the image below (image_cache=page, drop,
 # direct) and with reads spliced from the image (-o splice):
 #
@@ -38,7 +39,7 @@ import pytest
 import twfuse
 
 BS = 4096
-PROFILES = ['base', 'optimized']
+PROFILES = twfuse.PROFILES + [twfuse.THREADS]
 # how the daemon reads and caches the image: each image_cache, and splice
 # (replies spliced from the image's ranges, tw_read_runs())
 CACHES = ['page', 'drop', 'direct', 'splice']

@@ -1,6 +1,7 @@
 # twinfs tests/fuse: the data promises of tests/posix/test_posix_integrity
-# in both profiles of twinfs-fuse (the POSIX suite runs only the optimized
-# one), with a real unmount, fsck and new daemon between writing and
+# in both profiles of twinfs-fuse and with its multithreaded loop (the
+# POSIX suite runs the optimized profile and, in make check, the threads),
+# with a real unmount, fsck and new daemon between writing and
 # checking:
 #
 #   - write() says ENOSPC when the image is full, fsync() and close()
@@ -24,7 +25,7 @@ sys.path.insert(0, os.path.join(twfuse.ROOT, 'tests', 'posix'))
 from posixfs import (check_written, direct_write_race,  # noqa: E402
 		     write_until_enospc)
 
-PROFILES = ['base', 'optimized']
+PROFILES = twfuse.PROFILES + [twfuse.THREADS]
 
 
 @pytest.mark.parametrize('profile', PROFILES)

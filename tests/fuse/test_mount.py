@@ -23,7 +23,7 @@ PROFILES = {
 		'max_read': 131072,
 	},
 	'optimized': {
-		'banner': 'profile optimized: threads=10,clone_fd, '
+		'banner': 'profile optimized: single_thread, '
 			  'no_writeback_cache, max_write=1M, max_read=1M, '
 			  'max_pages=256, entry_timeout=1s, attr_timeout=1s, '
 			  'negative_timeout=1s, keep_cache, no_splice',
@@ -206,13 +206,20 @@ def test_options_override_profile(tracker, image, mnt):
 		assert s in line, line
 	exercise(mnt)
 	d.unmount()
-	d = tracker.daemon(image, mnt).start('single_thread', foreground=True,
-					     args=['-s', '-v'])
+	# threads alone allows 10 workers; clone_fd needs them
+	d = tracker.daemon(image, mnt).start('threads', 'clone_fd',
+					     foreground=True, args=['-v'])
 	line = [ln for ln in d.stderr.splitlines() if 'profile' in ln][0]
 	assert 'profile optimized (overridden: ' in line
-	assert 'single_thread, no_writeback_cache' in line
-	assert 'clone_fd' not in line.split(':', 3)[3]
+	assert 'threads=10,clone_fd, no_writeback_cache' in line
 	exercise(os.path.join(mnt, 'dir'))
+	d.unmount()
+	# -s is the profile's own loop: nothing overridden
+	d = tracker.daemon(image, mnt).start(foreground=True, args=['-s', '-v'])
+	line = [ln for ln in d.stderr.splitlines() if 'profile' in ln][0]
+	assert 'profile optimized: single_thread, no_writeback_cache' in line
+	assert 'clone_fd' not in line.split(':', 3)[3]
+	exercise(os.path.join(mnt, 'dir', 'dir'))
 	d.unmount()
 	twfuse.assert_clean(image)
 

@@ -10,6 +10,8 @@
 #   tmpfs       a tmpfs the suite mounts (sanity check of the tests)
 #   fuse        twinfs-fuse -o profile=optimized on a fresh image
 #   fuse-base   twinfs-fuse -o profile=base on a fresh image
+#   fuse-threads  twinfs-fuse -o profile=optimized,threads,clone_fd: the
+#               multithreaded loop, which no profile has (docs/fuse.md)
 #   dir:/path   an already mounted directory (the module in the VM); each
 #               test gets a fresh subdirectory, removed afterwards
 #
@@ -56,6 +58,9 @@ import posixfs  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(HERE))
 DEFAULT_TARGETS = 'tmpfs,fuse'
+# the twinfs-fuse targets and their -o profile=... options
+FUSE_PROFILES = {'fuse': 'optimized', 'fuse-base': 'base',
+		 'fuse-threads': 'optimized,threads,clone_fd'}
 DEFAULT_SIZE = '256M'
 MOUNT_TIMEOUT = 20	# s for the daemon to mount
 EXIT_TIMEOUT = 30	# s for the daemon to exit after the unmount
@@ -75,6 +80,7 @@ def pytest_addoption(parser):
 	g = parser.getgroup('twinfs-posix')
 	g.addoption('--posix-target', default=None,
 		    help='comma-separated targets: tmpfs, fuse, fuse-base, '
+		    'fuse-threads, '
 		    'dir:/path (default: $TWINFS_POSIX_TARGET or %s)'
 		    % DEFAULT_TARGETS)
 	g.addoption('--mount', default=None, metavar='DIR',
@@ -102,11 +108,11 @@ def _target_specs(config):
 			continue
 		if t == 'fuse-optimized':
 			t = 'fuse'
-		if t not in ('tmpfs', 'fuse', 'fuse-base') and \
+		if t not in FUSE_PROFILES and t != 'tmpfs' and \
 		   not t.startswith('dir:'):
 			raise pytest.UsageError(
 				'TWINFS_POSIX_TARGET: unknown target %r (tmpfs, '
-				'fuse, fuse-base, dir:/path)' % t)
+				'fuse, fuse-base, fuse-threads, dir:/path)' % t)
 		specs.append(t)
 	if not specs:
 		raise pytest.UsageError('TWINFS_POSIX_TARGET: no target')
@@ -342,7 +348,7 @@ class FsHandle:
 
 	@property
 	def is_twinfs(self):
-		return self.kind in ('fuse', 'fuse-base', 'kernel')
+		return self.kind in FUSE_PROFILES or self.kind == 'kernel'
 
 	@property
 	def can_remount(self):
@@ -429,8 +435,7 @@ class Target:
 				if r.returncode != 0:
 					raise RuntimeError('mkfs.twinfs failed: '
 							   + r.stdout)
-				profile = 'base' if self.kind == 'fuse-base' \
-					else 'optimized'
+				profile = FUSE_PROFILES.get(self.kind)
 				kind = 'kernel' if self.dir is not None \
 					else self.kind
 				m = Mount(kind, workdir, mnt, image=image,
