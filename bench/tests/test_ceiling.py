@@ -100,7 +100,9 @@ def test_ceiling_mounts_its_ext4_first(tmp_path):
 	assert cmds[:3] == ['modprobe', 'ext4', '---']
 	i = cmds.index('---', 3)
 	assert cmds[3:i] == ['mount', '-t', 'ext4', '/dev/vda', r.lower]
-	assert cmds[i + 1] == '/b/' + ceiling.BINARY
+	# open files up to the hard limit: a descriptor per inode it knows
+	assert cmds[i + 1:i + 4] == ['sh', '-c', ceiling.RAISE_NOFILE]
+	assert cmds[i + 4] == '/b/' + ceiling.BINARY
 	assert 'source=%s,%s' % (r.lower, ceiling.OPTIONS) in cmds
 	assert cmds[-1] == r.mnt
 	r.subject = 'fuse-ceiling'

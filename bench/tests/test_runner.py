@@ -1,4 +1,5 @@
 import os
+import shlex
 import subprocess
 
 from twb import profiles, runner, subjects
@@ -17,7 +18,8 @@ def test_control_scripts_are_valid_sh(tmp_path):
 		r.write_ctl(name)
 		subprocess.run(['sh', '-n', r.ctl], check=True)
 		text = open(r.ctl).read()
-		mount = ' '.join(r.fmt(subjects.SUBJECTS[name]['mount']))
+		mount = ' '.join(shlex.quote(a) for a in
+				 r.fmt(subjects.SUBJECTS[name]['mount']))
 		assert mount in text
 		assert 'DEV=/dev/vda' in text and '--flush "$DEV"' in text
 		if subjects.SUBJECTS[name]['daemon']:
