@@ -351,6 +351,14 @@ class FsHandle:
 		return self.kind in FUSE_PROFILES or self.kind == 'kernel'
 
 	@property
+	def attr_timeout(self):
+		"""Seconds the kernel may serve attributes the daemon has
+		since changed: the optimized profile's 1 s (docs/fuse.md),
+		whatever its session loop; 0 for every other target."""
+		profile = FUSE_PROFILES.get(self.kind, '')
+		return 1.0 if profile.split(',')[0] == 'optimized' else 0.0
+
+	@property
 	def can_remount(self):
 		"""True when the suite can unmount and mount the same
 		filesystem again with its contents (twinfs images)."""

@@ -31,8 +31,7 @@ def _run(fs, ref, nops, nclients, record):
 	# twinfs-fuse's optimized profile caches attributes for 1 s
 	# (docs/fuse.md); the other targets cache nothing stale
 	r = fsx.Run(fs.path, ref, seed, nops, nclients,
-		    attr_cache=1.0 if fs.kind in ('fuse', 'fuse-threads')
-		    else 0.0)
+		    attr_cache=fs.attr_timeout)
 	for n in r.notes:
 		print('fsx: ' + n)
 	r.run()
@@ -64,7 +63,7 @@ def test_fsx_concurrent(fs, ref_tmpfs, record):
 	c = int(os.environ.get('TWINFS_FSX_CLIENTS', '4'))
 	if c < 2:
 		pytest.skip('TWINFS_FSX_CLIENTS < 2')
-	if fs.kind in ('fuse', 'fuse-threads'):
+	if fs.attr_timeout:
 		# With several clients, a READDIRPLUS reply that raced another
 		# client's link, unlink or mkdir can leave the kernel's cached
 		# attributes (nlink) older than the daemon's for attr_timeout;
